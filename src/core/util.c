@@ -1,0 +1,100 @@
+/* util.c — sizes, clocks, resident memory, machine facts, version strings. */
+#include "praline/core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PL_VERSION
+#define PL_VERSION "0.0.0"
+#endif
+#ifndef PL_GIT_HASH
+#define PL_GIT_HASH "unknown"
+#endif
+
+pl_status pl_parse_size(const char *s, uint64_t *out, pl_error *err) {
+  static const struct {
+    const char *suffix;
+    double mult;
+  } units[] = {{"", 1},         {"b", 1},         {"kb", 1e3},          {"mb", 1e6},
+               {"gb", 1e9},     {"tb", 1e12},     {"kib", 1024.0},      {"mib", 1048576.0},
+               {"gib", 1073741824.0}, {"tib", 1099511627776.0}};
+  if (!s || !*s) return pl_error_set(err, PL_EINVAL, "empty size");
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || !(v >= 0) || isinf(v))
+    return pl_error_set(err, PL_EINVAL, "'%s' is not a size (expected e.g. 512MB, 2GB, 64KiB or bytes)", s);
+  while (*end == ' ') end++;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcasecmp(end, units[i].suffix)) continue;
+    double r = v * units[i].mult;
+    if (r >= 18446744073709551615.0) return pl_error_set(err, PL_EINVAL, "size '%s' is too large", s);
+    if (units[i].mult == 1 && v != floor(v))
+      return pl_error_set(err, PL_EINVAL, "size '%s' has a fraction of a byte", s);
+    *out = (uint64_t)llround(r);
+    return PL_OK;
+  }
+  return pl_error_set(err, PL_EINVAL,
+                      "'%s' has an unknown unit '%s' (expected B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", s, end);
+}
+
+const char *pl_format_size(uint64_t n, char *buf, size_t cap) {
+  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = (double)n;
+  int i = 0;
+  while (v >= 1024 && i < 5) {
+    v /= 1024;
+    i++;
+  }
+  if (i == 0) snprintf(buf, cap, "%llu B", (unsigned long long)n);
+  else snprintf(buf, cap, "%.1f %s", v, u[i]);
+  return buf;
+}
+
+double pl_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t pl_peak_rss(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru)) return 0;
+  return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+static uint64_t read_u64_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char line[64] = {0};
+  uint64_t v = 0;
+  if (fgets(line, sizeof line, f) && isdigit((unsigned char)line[0])) v = strtoull(line, NULL, 10);
+  fclose(f);
+  return v;
+}
+
+uint64_t pl_system_memory(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+  uint64_t phys = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+  /* cgroup v2, then v1; "max" or absurd values mean no limit */
+  uint64_t cg = read_u64_file("/sys/fs/cgroup/memory.max");
+  if (!cg) cg = read_u64_file("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+  if (cg && (phys == 0 || cg < phys)) return cg;
+  return phys;
+}
+
+int pl_cpu_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+const char *pl_version(void) { return PL_VERSION; }
+const char *pl_version_full(void) { return "praline version " PL_VERSION " (build " PL_GIT_HASH ")"; }
