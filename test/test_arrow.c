@@ -314,7 +314,11 @@ static void test_reexport_imported(void **state) {
   OK(pl_column_import_arrow(&s, &a, b, &imp, &E));
   s.release(&s);
   /* appending to an imported column is refused, slicing out of it works */
-  assert_int_not_equal(pl_column_append_null(imp, &E), PL_OK);
+  uint8_t last = imp->validity.data[imp->validity.len - 1];
+  assert_int_equal(pl_column_append_null(imp, &E), PL_EINVAL);
+  assert_non_null(strstr(E.msg, "read-only"));
+  assert_int_equal(imp->validity.data[imp->validity.len - 1], last); /* not written */
+  assert_int_equal(imp->length, N);
   pl_column *part = pl_column_new(&imp->type, b, &E);
   OK(pl_column_append_slice(part, imp, 5, 10, &E));
   assert_columns_equal(ref, 5, part, 10);

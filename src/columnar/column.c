@@ -51,6 +51,9 @@ int64_t pl__bits_count(const uint8_t *bits, int64_t start, int64_t n) {
 
 /* Grows a bitmap buffer with zero bytes until it covers nbits. */
 static pl_status ensure_bits(pl_buf *buf, int64_t nbits, pl_error *err) {
+  /* Bits are set in place afterwards, so a foreign bitmap must be refused even when it is
+   * long enough (other buffers are protected by pl_buf, whose foreign cap is their length). */
+  if (buf->foreign) return pl_error_set(err, PL_EINVAL, "cannot append to an imported (read-only) column");
   size_t need = (size_t)((nbits + 7) / 8);
   if (buf->len >= need) return PL_OK;
   return pl_buf_append_zeros(buf, need - buf->len, NULL, err);
