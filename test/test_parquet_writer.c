@@ -19,6 +19,7 @@
 
 /* ------------------------------------------------------------------ helpers */
 static char *g_dir; /* files checked by pqcheck at the end of the group */
+static bool g_full_decimals; /* decimals over their whole precision */
 
 #define OK(expr)                                                                            \
   do {                                                                                      \
@@ -100,8 +101,11 @@ static void append_prim(pl_column *c, int64_t i, uint64_t *seed, pl_error *err) 
   }
   case PL_DECIMAL128: {
     /* unscaled value within the precision, negative now and then */
+    /* hyparquet reads decimals as doubles: the matrix keeps them within 15 digits; the full
+     * range is checked by sp_decimal_big with the two exact readers */
     __int128 lim = 1;
-    for (int k = 0; k < t->precision && k < 38; k++) lim *= 10;
+    int digits = g_full_decimals ? t->precision : t->precision < 15 ? t->precision : 15;
+    for (int k = 0; k < digits && k < 38; k++) lim *= 10;
     unsigned __int128 u = (unsigned __int128)(r % 1000000007ULL) * (rnd(seed) | 1);
     if (t->precision > 18) u = u * rnd(seed);
     __int128 v = (__int128)(u % (unsigned __int128)lim);
@@ -134,7 +138,15 @@ static void append_value(pl_column *c, bool nullable, int64_t i, uint64_t *seed,
       pl_column *ch = c->children[0];
       if (t->id == PL_MAP) {
         /* entries struct: key required, value nullable */
-        append_value(ch->children[0], false, i * 4 + k, seed, depth + 1, err);
+        /* keys unique within a map (readers collapse duplicates) */
+        pl_column *kc = ch->children[0];
+        if (kc->type.id == PL_STRING) {
+          char key[32];
+          snprintf(key, sizeof key, "k%lld", (long long)k);
+          assert_int_equal(pl_column_append_bytes(kc, key, strlen(key), err), PL_OK);
+        } else {
+          assert_int_equal(pl_column_append_int(kc, k * 10 + (int64_t)(rnd(seed) % 10), err), PL_OK);
+        }
         append_value(ch->children[1], ch->type.children[1].nullable, i * 4 + k, seed, depth + 1, err);
         assert_int_equal(pl_column_end_struct(ch, true, err), PL_OK);
       } else {
@@ -311,7 +323,7 @@ static inline void ck_hex(ck *c, char out[17]) {
 
 /* ------------------------------------------------------------------ footer via hyparquet */
 /* Dumps the footer of a file as JSON (hyparquet's parquetMetadata), malloc'd. */
-static inline char *footer_json(const char *name) {
+static char *footer_json(const char *name) {
   char script[1200], path[1200];
   snprintf(script, sizeof script, "%s/.meta.mjs", g_dir);
   snprintf(path, sizeof path, "%s/%s", g_dir, name);
@@ -587,6 +599,26 @@ static void test_write_special(void **state) {
     pl_schema_release(&t);
   }
 
+  /* long strings for statistics truncation */
+  {
+    pl_schema t;
+    pl_schema_init(&t);
+    pl_schema_add(&t, fld("s", pl_type_make(PL_STRING), false));
+    pl_batch *b = pl_batch_new(&t, NULL, &err);
+    char v[101];
+    for (int i = 0; i < 26; i++) {
+      memset(v, 'a' + i, 100);
+      v[100] = 0;
+      assert_int_equal(pl_column_append_bytes(b->columns[0], v, 100, &err), PL_OK);
+    }
+    assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+    o = opts();
+    o.statistics_truncate = 8;
+    write_batch_file("sp_stats_long.parquet", b, &o);
+    pl_batch_free(b);
+    pl_schema_release(&t);
+  }
+
   /* key/value metadata */
   {
     char a[17], c[17];
@@ -627,6 +659,84 @@ static void test_pqcheck_special(void **state) {
   assert_int_equal(strtol(rg + 13, NULL, 10), 300);
 }
 
+/* ------------------------------------------------------------------ footer details */
+static void assert_has(const char *json, const char *needle, const char *what) {
+  if (!strstr(json, needle)) fail_msg("%s: footer lacks %s", what, needle);
+}
+
+static void test_footer_details(void **state) {
+  (void)state;
+  char *j = footer_json("all_ZSTD_v1_dict.parquet");
+  assert_has(j, "\"created_by\":\"praline version ", "created_by");
+  assert_has(j, "(build ", "created_by");
+  /* logical and converted types */
+  assert_has(j, "\"name\":\"n_int8\",\"converted_type\":\"INT_8\",\"logical_type\":{\"type\":\"INTEGER\",\"bitWidth\":8,\"isSigned\":true}", "int8");
+  assert_has(j, "\"name\":\"r_uint64\",\"converted_type\":\"UINT_64\",\"logical_type\":{\"type\":\"INTEGER\",\"bitWidth\":64,\"isSigned\":false}", "uint64");
+  assert_has(j, "\"name\":\"n_string\",\"converted_type\":\"UTF8\",\"logical_type\":{\"type\":\"STRING\"}", "string");
+  assert_has(j, "\"name\":\"n_date\",\"converted_type\":\"DATE\"", "date");
+  assert_has(j, "\"name\":\"n_ts_ms\",\"converted_type\":\"TIMESTAMP_MILLIS\",\"logical_type\":{\"type\":\"TIMESTAMP\",\"isAdjustedToUTC\":false,\"unit\":\"MILLIS\"}", "ts_ms");
+  assert_has(j, "\"name\":\"n_tstz_us\",\"converted_type\":\"TIMESTAMP_MICROS\",\"logical_type\":{\"type\":\"TIMESTAMP\",\"isAdjustedToUTC\":true,\"unit\":\"MICROS\"}", "tstz_us");
+  assert_has(j, "\"name\":\"n_tstz_ns\",\"logical_type\":{\"type\":\"TIMESTAMP\",\"isAdjustedToUTC\":true,\"unit\":\"NANOS\"}", "tstz_ns");
+  assert_has(j, "{\"type\":\"INT32\",\"repetition_type\":\"OPTIONAL\",\"name\":\"n_dec_5_2\",\"converted_type\":\"DECIMAL\",\"scale\":2,\"precision\":5", "dec 5");
+  assert_has(j, "{\"type\":\"INT64\",\"repetition_type\":\"REQUIRED\",\"name\":\"r_dec_15_3\",\"converted_type\":\"DECIMAL\"", "dec 15");
+  assert_has(j, "{\"type\":\"FIXED_LEN_BYTE_ARRAY\",\"type_length\":11,\"repetition_type\":\"OPTIONAL\",\"name\":\"n_dec_25_5\"", "dec 25");
+  assert_has(j, "{\"type\":\"FIXED_LEN_BYTE_ARRAY\",\"type_length\":16,\"repetition_type\":\"OPTIONAL\",\"name\":\"n_dec_38_10\"", "dec 38");
+  assert_has(j, "{\"repetition_type\":\"OPTIONAL\",\"name\":\"n_list_int32\",\"num_children\":1,\"converted_type\":\"LIST\",\"logical_type\":{\"type\":\"LIST\"}},{\"repetition_type\":\"REPEATED\",\"name\":\"list\",\"num_children\":1},{\"type\":\"INT32\",\"repetition_type\":\"OPTIONAL\",\"name\":\"element\"}", "3-level list");
+  assert_has(j, "\"name\":\"n_map\",\"num_children\":1,\"converted_type\":\"MAP\",\"logical_type\":{\"type\":\"MAP\"}},{\"repetition_type\":\"REPEATED\",\"name\":\"key_value\",\"num_children\":2},{\"type\":\"BYTE_ARRAY\",\"repetition_type\":\"REQUIRED\",\"name\":\"key\"", "map");
+  assert_has(j, "{\"repetition_type\":\"OPTIONAL\",\"name\":\"n_struct\",\"num_children\":2}", "struct");
+  /* statistics: signed vs unsigned order, -0/+0 and NaN, encodings */
+  assert_has(j, "\"path_in_schema\":[\"r_uint32\"]", "uint32 chunk");
+  char *u = strstr(j, "\"path_in_schema\":[\"r_uint32\"]");
+  char *us = strstr(u, "\"statistics\":");
+  assert_non_null(us);
+  /* 0xFFFFFFF0 is the max only in the unsigned order (signed, it would be the min: -16) */
+  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":4294967280,", 23));
+  us = strstr(strstr(j, "\"path_in_schema\":[\"r_uint64\"]"), "\"statistics\":");
+  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 35));
+  char *f = strstr(strstr(j, "\"path_in_schema\":[\"r_float32\"]"), "\"statistics\":");
+  assert_non_null(strstr(f, "\"null_count\":\"0\""));
+  char *d = strstr(strstr(j, "\"path_in_schema\":[\"r_float64\"]"), "\"statistics\":");
+  assert_true(strncmp(strstr(d, "\"max_value\":"), "\"max_value\":null", 16) != 0); /* NaN ignored */
+  char *e = strstr(strstr(j, "\"path_in_schema\":[\"r_int32\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE_DICTIONARY\"]")); /* required: no levels */
+  e = strstr(strstr(j, "\"path_in_schema\":[\"n_int32\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
+  free(j);
+
+  j = footer_json("all_SNAPPY_v2_plain.parquet");
+  e = strstr(strstr(j, "\"path_in_schema\":[\"r_bool\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"RLE\"]")); /* v2 booleans */
+  e = strstr(strstr(j, "\"path_in_schema\":[\"r_int64\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\"]"));
+  assert_null(strstr(e, "dictionary_page_offset\":") < strstr(e, "\"statistics\"") ? NULL : NULL);
+  free(j);
+
+  j = footer_json("sp_delta.parquet");
+  assert_has(j, "\"encodings\":[\"DELTA_BINARY_PACKED\"]", "delta int64");
+  assert_has(j, "\"encodings\":[\"RLE\",\"DELTA_LENGTH_BYTE_ARRAY\"]", "dlba string");
+  free(j);
+
+  j = footer_json("sp_dict_fallback.parquet");
+  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
+  assert_non_null(strstr(e, "\"dictionary_page_offset\""));
+  free(j);
+
+  j = footer_json("sp_kv.parquet");
+  assert_has(j, "\"key_value_metadata\":[{\"key\":\"praline.test\",\"value\":\"hello\"},{\"key\":\"empty\"}]", "kv");
+  free(j);
+
+  j = footer_json("sp_all_nulls.parquet");
+  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"statistics\":{\"null_count\":\"5\"}"));
+  free(j);
+
+  j = footer_json("sp_stats_long.parquet");
+  /* strings of 100 bytes, truncated to 8: min is a prefix, max an incremented prefix */
+  assert_has(j, "\"max_value\":\"zzzzzzz{\",\"min_value\":\"aaaaaaaa\",\"is_max_value_exact\":false,\"is_min_value_exact\":false", "truncated stats");
+  free(j);
+}
+
 int main(void) {
   signal(SIGXFSZ, SIG_IGN);
   g_dir = tu_mkdtemp("pqwriter");
@@ -635,6 +745,7 @@ int main(void) {
       cmocka_unit_test(test_write_special),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
+      cmocka_unit_test(test_footer_details),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
