@@ -692,7 +692,7 @@ static void test_footer_details(void **state) {
   /* 0xFFFFFFF0 is the max only in the unsigned order (signed, it would be the min: -16) */
   assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":4294967280,", 23));
   us = strstr(strstr(j, "\"path_in_schema\":[\"r_uint64\"]"), "\"statistics\":");
-  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 35));
+  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 34));
   char *f = strstr(strstr(j, "\"path_in_schema\":[\"r_float32\"]"), "\"statistics\":");
   assert_non_null(strstr(f, "\"null_count\":\"0\""));
   char *d = strstr(strstr(j, "\"path_in_schema\":[\"r_float64\"]"), "\"statistics\":");
@@ -737,15 +737,186 @@ static void test_footer_details(void **state) {
   free(j);
 }
 
+/* ------------------------------------------------------------------ failures */
+static bool dir_has_prefix(const char *dir, const char *needle) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  bool found = false;
+  while ((e = readdir(d)))
+    if (strstr(e->d_name, needle)) found = true;
+  closedir(d);
+  return found;
+}
+
+/* A write that hits the file size limit (EFBIG) fails with the file's name and leaves neither
+ * the final file nor the temporary one. Runs in a child so the limit stays there. */
+static void test_write_failure_efbig(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqfail");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/too_big.parquet", dir);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {64 << 10, 64 << 10};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
+    char a[17], c[17];
+    pl_batch *b = id_name_batch(200000, 0, 0, a, c);
+    pl_error err = {0};
+    pl_parquet_write_options o = opts();
+    o.codec = PL_CODEC_UNCOMPRESSED;
+    o.row_group_rows = 20000;
+    pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, NULL, &err);
+    if (!w) _exit(11);
+    pl_status st = pl_parquet_writer_write(w, b, &err);
+    pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
+    pl_batch_free(b);
+    if (st == PL_OK && st2 == PL_OK) _exit(12);
+    if ((st ? st : st2) != PL_EIO) _exit(13);
+    if (!strstr(err.msg, "too_big.parquet") || !strstr(err.msg, "File too large")) {
+      fprintf(stderr, "message: %s\n", err.msg);
+      _exit(14);
+    }
+    _exit(0);
+  }
+  int ws;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws));
+  assert_int_equal(WEXITSTATUS(ws), 0);
+  assert_false(dir_has_prefix(dir, "too_big"));
+  assert_false(dir_has_prefix(dir, ".tmp"));
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+/* A bad argument fails at open with the path in the message and creates nothing. */
+static void test_write_bad_options(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqbad");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/x.parquet", dir);
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("f", pl_type_make(PL_FLOAT64), false));
+  pl_parquet_column_options co = {"f", PL_ENC_DELTA_BINARY_PACKED};
+  pl_parquet_write_options o = opts();
+  o.columns = &co;
+  o.n_columns = 1;
+  pl_error err = {0};
+  assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
+  assert_int_equal(err.code, PL_EINVAL);
+  assert_non_null(strstr(err.msg, "x.parquet"));
+  co.name = "nope";
+  assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
+  assert_non_null(strstr(err.msg, "nope"));
+  /* abort leaves nothing behind */
+  o = opts();
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  pl_parquet_writer_abort(w);
+  assert_false(dir_has_prefix(dir, "x.parquet"));
+  pl_schema_release(&s);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+/* ------------------------------------------------------------------ bounded memory */
+/* 3.2 million rows (~100 MB of PLAIN data) through a writer with 4 MiB row groups: the
+ * writer's own memory (all charged to the budget) stays near the row-group target. */
+static void test_write_bounded_memory(void **state) {
+  (void)state;
+  pl_budget *bud = pl_budget_new(PL_UNLIMITED);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/sp_bounded.parquet", g_dir);
+  char a[17], c[17];
+  pl_batch *b = id_name_batch(100000, 0, 13, a, c);
+  pl_error err = {0};
+  pl_parquet_write_options o = opts();
+  o.row_group_bytes = 4 << 20;
+  o.page_bytes = 256 << 10;
+  o.codec = PL_CODEC_LZ4_RAW;
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, bud, &err);
+  assert_non_null(w);
+  for (int k = 0; k < 32; k++) assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  size_t peak = pl_budget_peak(bud);
+  fprintf(stderr, "bounded memory: peak %zu bytes for %zu bytes of batches\n", peak, 32 * pl_batch_bytes(b));
+  assert_true(peak < (16u << 20));
+  assert_true(peak > (1u << 20)); /* the buffers really are charged */
+  assert_int_equal(pl_budget_used(bud), 0);
+  pl_batch_free(b);
+  pl_budget_free(bud);
+}
+
+/* ------------------------------------------------------------------ one 200 MiB value */
+static void test_write_huge_value(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqhuge");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/huge.parquet", dir);
+  const size_t big = (size_t)200 << 20;
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("s", pl_type_make(PL_STRING), true));
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(&s, NULL, &err);
+  char *v = malloc(big);
+  assert_non_null(v);
+  for (size_t i = 0; i < big; i++) v[i] = (char)('a' + (i * 7 + i / 4096) % 26);
+  ck c;
+  ck_init(&c);
+  assert_int_equal(pl_column_append_bytes(b->columns[0], "first", 5, &err), PL_OK);
+  ck_line(&c, "\"first\"");
+  assert_int_equal(pl_column_append_bytes(b->columns[0], v, big, &err), PL_OK);
+  sha256_update(&c.h, 1, (const uint8_t *)"\"");
+  sha256_update(&c.h, big, (const uint8_t *)v);
+  sha256_update(&c.h, 2, (const uint8_t *)"\"\n");
+  assert_int_equal(pl_column_append_null(b->columns[0], &err), PL_OK);
+  ck_line(&c, "\\N");
+  free(v);
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  char want[17];
+  ck_hex(&c, want);
+  pl_parquet_write_options o = opts(); /* ZSTD, dictionary on: the value overflows it */
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+  char *out = NULL;
+  tu_run(&out, "%s/tools/pqcheck '%s' --json 2>/dev/null", tu_shared_dir(), path);
+  char *probs = strstr(out, "\"problems\": [");
+  assert_non_null(probs);
+  if (strchr(probs, ']') - probs > 16) fail_msg("pqcheck: %.400s", probs);
+  char *k = strstr(out, "\"checksum\": \"");
+  assert_non_null(k);
+  k = strstr(k + 1, "\"checksum\": \""); /* the column's checksum follows the file's? find by name */
+  char *col = strstr(out, "\"name\": \"s\"");
+  assert_non_null(col);
+  k = strstr(col, "\"checksum\": \"");
+  assert_non_null(k);
+  assert_memory_equal(k + 13, want, 16);
+  free(out);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
 int main(void) {
   signal(SIGXFSZ, SIG_IGN);
   g_dir = tu_mkdtemp("pqwriter");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_matrix),
       cmocka_unit_test(test_write_special),
+      cmocka_unit_test(test_write_bounded_memory),
+      cmocka_unit_test(test_write_failure_efbig),
+      cmocka_unit_test(test_write_bad_options),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
       cmocka_unit_test(test_footer_details),
+      cmocka_unit_test(test_write_huge_value),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
