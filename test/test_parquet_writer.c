@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ helpers */
-static char *g_dir; /* files checked by pqcheck at the end of the group */
+static char *g_dir;  /* the test's temporary directory */
+static char *g_mdir; /* the matrix files (all_*), checked by one pqcheck run */
+static char *g_sdir; /* the special files (sp_*), checked by another */
+static const char *dir_for(const char *name) { return strncmp(name, "all_", 4) ? g_sdir : g_mdir; }
 static bool g_full_decimals; /* decimals over their whole precision */
 
 #define OK(expr)                                                                            \
@@ -240,7 +243,7 @@ static pl_batch *make_batch(const pl_schema *s, int64_t rows, uint64_t seed0, in
 static void write_file(const char *name, const pl_schema *s, const pl_parquet_write_options *o,
                        int batches, int64_t rows) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir_for(name), name);
   pl_error err = {0};
   pl_parquet_writer *w = pl_parquet_writer_open(path, s, o, NULL, &err);
   if (!w) fail_msg("open %s: %s", path, err.msg);
@@ -255,19 +258,47 @@ static void write_file(const char *name, const pl_schema *s, const pl_parquet_wr
 }
 
 /* ------------------------------------------------------------------ pqcheck */
-static char *g_pq_json; /* pqcheck --json over g_dir */
+/* pqcheck runs in the background while other tests go on (it needs a few seconds per file). */
+typedef struct bg_check {
+  FILE *p;
+  char *out;
+} bg_check;
+static bg_check g_bg_m, g_bg_s, g_bg_b, g_bg_h;
+static char g_huge_want[17];
+static char *g_huge_dir;
 
-static void run_pqcheck(void) {
-  if (g_pq_json) return;
-  int rc = tu_run(&g_pq_json, "%s/tools/pqcheck '%s' --json 2>/dev/null", tu_shared_dir(), g_dir);
-  (void)rc;
-  assert_non_null(strstr(g_pq_json, "\"files\""));
+static void bg_start(bg_check *b, const char *target, const char *readers) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "%s/tools/pqcheck '%s' --json %s%s 2>/dev/null", tu_shared_dir(), target,
+           readers ? "--readers " : "", readers ? readers : "");
+  b->p = popen(cmd, "r");
+  assert_non_null(b->p);
 }
+
+static const char *bg_wait(bg_check *b) {
+  if (b->out) return b->out;
+  assert_non_null(b->p);
+  size_t cap = 1 << 16, len = 0, n;
+  b->out = malloc(cap);
+  while ((n = fread(b->out + len, 1, cap - len - 1, b->p)) > 0) {
+    len += n;
+    if (cap - len < 2) b->out = realloc(b->out, cap *= 2);
+  }
+  b->out[len] = 0;
+  pclose(b->p);
+  b->p = NULL;
+  if (!strstr(b->out, "\"files\"")) fail_msg("pqcheck gave no report: %.300s", b->out);
+  return b->out;
+}
+
+static const char *g_pq_json; /* the report holding the file asked for */
+static void run_pqcheck(void) {}
 
 /* The JSON object of one file in pqcheck's output (a pointer to its "file" key). */
 static const char *pq_file(const char *name) {
   char key[1200];
-  snprintf(key, sizeof key, "\"file\": \"%s/%s\"", g_dir, name);
+  snprintf(key, sizeof key, "\"file\": \"%s/%s\"", dir_for(name), name);
+  g_pq_json = bg_wait(strncmp(name, "all_", 4) ? &g_bg_s : &g_bg_m);
   const char *p = strstr(g_pq_json, key);
   if (!p) fail_msg("pqcheck did not report %s", name);
   return p;
@@ -326,7 +357,7 @@ static inline void ck_hex(ck *c, char out[17]) {
 static char *footer_json(const char *name) {
   char script[1200], path[1200];
   snprintf(script, sizeof script, "%s/.meta.mjs", g_dir);
-  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir_for(name), name);
   FILE *f = fopen(script, "w");
   assert_non_null(f);
   const char *home = getenv("HOME");
@@ -374,6 +405,7 @@ static void test_write_matrix(void **state) {
         write_file(name, &s, &o, 2, 1000);
       }
   pl_schema_release(&s);
+  bg_start(&g_bg_m, g_mdir, NULL);
 }
 
 static void test_pqcheck_matrix(void **state) {
@@ -423,7 +455,7 @@ static void simple_schema(pl_schema *s) {
  * easy to derive, so the simple files below build their own values. */
 static void write_batch_file(const char *name, pl_batch *b, const pl_parquet_write_options *o) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir_for(name), name);
   pl_error err = {0};
   pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, o, NULL, &err);
   if (!w) fail_msg("open %s: %s", path, err.msg);
@@ -630,6 +662,7 @@ static void test_write_special(void **state) {
     write_batch_file("sp_kv.parquet", b, &o);
     pl_batch_free(b);
   }
+  bg_start(&g_bg_s, g_sdir, NULL);
 }
 
 static void test_pqcheck_special(void **state) {
@@ -664,6 +697,19 @@ static void assert_has(const char *json, const char *needle, const char *what) {
   if (!strstr(json, needle)) fail_msg("%s: footer lacks %s", what, needle);
 }
 
+/* The ColumnMetaData JSON of column `col` in the first row group (malloc'd copy). */
+static char *chunk_meta(const char *j, const char *col) {
+  char key[256];
+  snprintf(key, sizeof key, "\"path_in_schema\":[\"%s\"]", col);
+  const char *p = strstr(j, key);
+  if (!p) fail_msg("no chunk for %s", col);
+  const char *a = p;
+  while (a > j && strncmp(a, "\"meta_data\":{", 13)) a--;
+  const char *e = strstr(p, "\"meta_data\":{");
+  if (!e) e = p + strlen(p);
+  return pl_strndup(a, (size_t)(e - a));
+}
+
 static void test_footer_details(void **state) {
   (void)state;
   char *j = footer_json("all_ZSTD_v1_dict.parquet");
@@ -686,40 +732,57 @@ static void test_footer_details(void **state) {
   assert_has(j, "{\"repetition_type\":\"OPTIONAL\",\"name\":\"n_struct\",\"num_children\":2}", "struct");
   /* statistics: signed vs unsigned order, -0/+0 and NaN, encodings */
   assert_has(j, "\"path_in_schema\":[\"r_uint32\"]", "uint32 chunk");
-  char *u = strstr(j, "\"path_in_schema\":[\"r_uint32\"]");
-  char *us = strstr(u, "\"statistics\":");
-  assert_non_null(us);
+  char *us = chunk_meta(j, "r_uint32");
   /* 0xFFFFFFF0 is the max only in the unsigned order (signed, it would be the min: -16) */
   assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":4294967280,", 23));
-  us = strstr(strstr(j, "\"path_in_schema\":[\"r_uint64\"]"), "\"statistics\":");
+  pl_free(us);
+  us = chunk_meta(j, "r_uint64");
   assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 34));
-  char *f = strstr(strstr(j, "\"path_in_schema\":[\"r_float32\"]"), "\"statistics\":");
-  assert_non_null(strstr(f, "\"null_count\":\"0\""));
-  char *d = strstr(strstr(j, "\"path_in_schema\":[\"r_float64\"]"), "\"statistics\":");
-  assert_true(strncmp(strstr(d, "\"max_value\":"), "\"max_value\":null", 16) != 0); /* NaN ignored */
-  char *e = strstr(strstr(j, "\"path_in_schema\":[\"r_int32\"]"), "\"meta_data\"");
+  pl_free(us);
+  /* float32 -0.0 values: the min is written as -0 only if it is zero; here it is negative */
+  char *e = chunk_meta(j, "r_float32");
+  assert_non_null(strstr(e, "\"null_count\":\"0\""));
+  assert_non_null(strstr(e, "\"min_value\":-"));
+  pl_free(e);
+  e = chunk_meta(j, "r_float64"); /* NaN every 17 rows is ignored: min/max are numbers */
+  assert_non_null(strstr(e, "\"max_value\":7"));
+  assert_null(strstr(e, "NaN"));
+  assert_null(strstr(e, "null,"));
+  pl_free(e);
+  e = chunk_meta(j, "r_int32");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE_DICTIONARY\"]")); /* required: no levels */
-  e = strstr(strstr(j, "\"path_in_schema\":[\"n_int32\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"min_value\":-2147483648"));
+  pl_free(e);
+  e = chunk_meta(j, "n_int32");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
+  assert_non_null(strstr(e, "\"null_count\":\"300\""));
+  pl_free(e);
   free(j);
 
   j = footer_json("all_SNAPPY_v2_plain.parquet");
-  e = strstr(strstr(j, "\"path_in_schema\":[\"r_bool\"]"), "\"meta_data\"");
+  e = chunk_meta(j, "r_bool");
   assert_non_null(strstr(e, "\"encodings\":[\"RLE\"]")); /* v2 booleans */
-  e = strstr(strstr(j, "\"path_in_schema\":[\"r_int64\"]"), "\"meta_data\"");
+  pl_free(e);
+  e = chunk_meta(j, "r_int64");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\"]"));
-  assert_null(strstr(e, "dictionary_page_offset\":") < strstr(e, "\"statistics\"") ? NULL : NULL);
+  assert_null(strstr(e, "dictionary_page_offset"));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_delta.parquet");
-  assert_has(j, "\"encodings\":[\"DELTA_BINARY_PACKED\"]", "delta int64");
-  assert_has(j, "\"encodings\":[\"RLE\",\"DELTA_LENGTH_BYTE_ARRAY\"]", "dlba string");
+  e = chunk_meta(j, "id");
+  assert_non_null(strstr(e, "\"encodings\":[\"DELTA_BINARY_PACKED\"]"));
+  pl_free(e);
+  e = chunk_meta(j, "name");
+  assert_non_null(strstr(e, "\"encodings\":[\"RLE\",\"DELTA_LENGTH_BYTE_ARRAY\"]"));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_dict_fallback.parquet");
-  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  e = chunk_meta(j, "name");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
   assert_non_null(strstr(e, "\"dictionary_page_offset\""));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_kv.parquet");
@@ -727,8 +790,9 @@ static void test_footer_details(void **state) {
   free(j);
 
   j = footer_json("sp_all_nulls.parquet");
-  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  e = chunk_meta(j, "name");
   assert_non_null(strstr(e, "\"statistics\":{\"null_count\":\"5\"}"));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_stats_long.parquet");
@@ -829,7 +893,7 @@ static void test_write_bounded_memory(void **state) {
   (void)state;
   pl_budget *bud = pl_budget_new(PL_UNLIMITED);
   char path[1024];
-  snprintf(path, sizeof path, "%s/sp_bounded.parquet", g_dir);
+  snprintf(path, sizeof path, "%s/bounded.parquet", g_dir);
   char a[17], c[17];
   pl_batch *b = id_name_batch(100000, 0, 13, a, c);
   pl_error err = {0};
@@ -848,6 +912,16 @@ static void test_write_bounded_memory(void **state) {
   assert_int_equal(pl_budget_used(bud), 0);
   pl_batch_free(b);
   pl_budget_free(bud);
+  bg_start(&g_bg_b, path, "duckdb"); /* one reader: 3.2 million rows */
+}
+
+static void test_pqcheck_bounded(void **state) {
+  (void)state;
+  const char *j = bg_wait(&g_bg_b);
+  const char *probs = strstr(j, "\"problems\": [");
+  assert_non_null(probs);
+  if (strchr(probs, ']') - probs > 16) fail_msg("pqcheck: %.400s", probs);
+  assert_non_null(strstr(j, "\"rows\": 3200000"));
 }
 
 /* ------------------------------------------------------------------ one 200 MiB value */
@@ -886,42 +960,59 @@ static void test_write_huge_value(void **state) {
   assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
   pl_batch_free(b);
   pl_schema_release(&s);
-  char *out = NULL;
-  tu_run(&out, "%s/tools/pqcheck '%s' --json 2>/dev/null", tu_shared_dir(), path);
-  char *probs = strstr(out, "\"problems\": [");
+  memcpy(g_huge_want, want, 17);
+  bg_start(&g_bg_h, path, NULL);
+  g_huge_dir = dir;
+}
+
+static void test_pqcheck_huge_value(void **state) {
+  (void)state;
+  const char *out = bg_wait(&g_bg_h);
+  const char *probs = strstr(out, "\"problems\": [");
   assert_non_null(probs);
   if (strchr(probs, ']') - probs > 16) fail_msg("pqcheck: %.400s", probs);
-  char *k = strstr(out, "\"checksum\": \"");
-  assert_non_null(k);
-  k = strstr(k + 1, "\"checksum\": \""); /* the column's checksum follows the file's? find by name */
-  char *col = strstr(out, "\"name\": \"s\"");
+  const char *col = strstr(out, "\"name\": \"s\"");
   assert_non_null(col);
-  k = strstr(col, "\"checksum\": \"");
+  const char *k = strstr(col, "\"checksum\": \"");
   assert_non_null(k);
-  assert_memory_equal(k + 13, want, 16);
-  free(out);
-  tu_rmrf(dir);
-  pl_free(dir);
+  assert_memory_equal(k + 13, g_huge_want, 16);
+  assert_non_null(strstr(out, "\"rows\": 3"));
+  tu_rmrf(g_huge_dir);
+  pl_free(g_huge_dir);
 }
+
 
 int main(void) {
   signal(SIGXFSZ, SIG_IGN);
   g_dir = tu_mkdtemp("pqwriter");
+  size_t dl = strlen(g_dir) + 3;
+  g_mdir = pl_malloc(dl);
+  g_sdir = pl_malloc(dl);
+  snprintf(g_mdir, dl, "%s/m", g_dir);
+  snprintf(g_sdir, dl, "%s/s", g_dir);
+  if (mkdir(g_mdir, 0755) || mkdir(g_sdir, 0755)) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_matrix),
       cmocka_unit_test(test_write_special),
+      cmocka_unit_test(test_write_huge_value),
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
       cmocka_unit_test(test_footer_details),
-      cmocka_unit_test(test_write_huge_value),
+      cmocka_unit_test(test_pqcheck_huge_value),
+      cmocka_unit_test(test_pqcheck_bounded),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
   else fprintf(stderr, "files kept in %s\n", g_dir);
-  free(g_pq_json);
+  free(g_bg_m.out);
+  free(g_bg_s.out);
+  free(g_bg_b.out);
+  free(g_bg_h.out);
+  pl_free(g_mdir);
+  pl_free(g_sdir);
   pl_free(g_dir);
   return rc;
 }
