@@ -982,6 +982,133 @@ static void test_pqcheck_huge_value(void **state) {
 }
 
 
+/* ------------------------------------------------------------------ reader-limited types */
+/* Decimals over their whole precision (hyparquet reads decimals as doubles: checked with the
+ * two exact readers), float16 (hyparquet cannot render it; DuckDB names it float32, arrow-rs
+ * float16: each reader alone, then their checksums compared) and time of day. */
+static bg_check g_bg_dec, g_bg_f16d, g_bg_f16w, g_bg_time;
+static char g_time_ck[4][17];
+static char *g_xdir;
+
+static void test_write_limited_types(void **state) {
+  (void)state;
+  pl_schema s;
+  pl_schema_init(&s);
+  const int prec[][2] = {{1, 0}, {9, 4}, {10, 2}, {18, 0}, {19, 19}, {20, 3}, {28, 7}, {38, 0}, {38, 38}};
+  for (size_t k = 0; k < sizeof prec / sizeof prec[0]; k++) {
+    char nm[32];
+    snprintf(nm, sizeof nm, "d_%d_%d", prec[k][0], prec[k][1]);
+    pl_schema_add(&s, fld(nm, pl_type_decimal(prec[k][0], prec[k][1]), k % 2 == 0));
+  }
+  pl_parquet_write_options o = opts();
+  char path[1024];
+  snprintf(path, sizeof path, "%s/x_decimal_big.parquet", g_xdir);
+  g_full_decimals = true;
+  pl_error err = {0};
+  for (int v = 1; v <= 2; v++) {
+    o.page_version = v;
+    snprintf(path, sizeof path, "%s/x_decimal_big_v%d.parquet", g_xdir, v);
+    pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+    assert_non_null(w);
+    pl_batch *b = make_batch(&s, 3000, 5, 0);
+    assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+    assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+    pl_batch_free(b);
+  }
+  g_full_decimals = false;
+  pl_schema_release(&s);
+  bg_start(&g_bg_dec, g_xdir, "duckdb,wasm");
+
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("h", pl_type_make(PL_FLOAT16), true));
+  pl_schema_add(&s, fld("hr", pl_type_make(PL_FLOAT16), false));
+  snprintf(path, sizeof path, "%s/f16.parquet", g_dir);
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  pl_batch *b = make_batch(&s, 500, 9, 0);
+  assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+  bg_start(&g_bg_f16d, path, "duckdb");
+  bg_start(&g_bg_f16w, path, "wasm");
+
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("t_s", pl_type_time(PL_SECOND), true));
+  pl_schema_add(&s, fld("t_ms", pl_type_time(PL_MILLI), true));
+  pl_schema_add(&s, fld("t_us", pl_type_time(PL_MICRO), false));
+  pl_schema_add(&s, fld("t_ns", pl_type_time(PL_NANO), true));
+  snprintf(path, sizeof path, "%s/time.parquet", g_dir);
+  w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  b = pl_batch_new(&s, NULL, &err);
+  /* hyparquet and arrow-rs render times as integers in the Parquet unit (millis for t_s) */
+  static const int64_t mul[4] = {1000, 1, 1, 1}, scale[4] = {1, 1000, 1000000, 1000000000};
+  ck cks[4];
+  for (int c = 0; c < 4; c++) ck_init(&cks[c]);
+  for (int64_t i = 0; i < 700; i++) {
+    for (int c = 0; c < 4; c++) {
+      char buf[32];
+      if (c != 2 && i % 9 == 4) {
+        assert_int_equal(pl_column_append_null(b->columns[c], &err), PL_OK);
+        ck_line(&cks[c], "\\N");
+        continue;
+      }
+      int64_t v = (i * 7919 % 86400) * scale[c] + (c ? i % scale[c] : 0);
+      assert_int_equal(pl_column_append_int(b->columns[c], v, &err), PL_OK);
+      snprintf(buf, sizeof buf, "%lld", (long long)(v * mul[c]));
+      ck_line(&cks[c], buf);
+    }
+  }
+  for (int c = 0; c < 4; c++) ck_hex(&cks[c], g_time_ck[c]);
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+  bg_start(&g_bg_time, path, NULL);
+}
+
+static void assert_report_ok(const char *json, const char *what) {
+  const char *probs = strstr(json, "\"problems\": [");
+  assert_non_null(probs);
+  if (strchr(probs, ']') - probs > 16) fail_msg("%s: pqcheck: %.600s", what, probs);
+}
+
+static void test_pqcheck_limited_types(void **state) {
+  (void)state;
+  const char *j = bg_wait(&g_bg_dec);
+  for (const char *p = strstr(j, "\"problems\": ["); p; p = strstr(p + 1, "\"problems\": [")) assert_report_ok(p, "decimals");
+  assert_non_null(strstr(j, "\"type\": \"decimal(38,38)\""));
+  /* float16: both readers succeed alone and agree on the values */
+  const char *a = bg_wait(&g_bg_f16d), *b = bg_wait(&g_bg_f16w);
+  assert_report_ok(a, "float16 duckdb");
+  assert_report_ok(b, "float16 arrow-rs");
+  const char *ca = strstr(strstr(a, "\"name\": \"h\""), "\"checksum\": \"");
+  const char *cb = strstr(strstr(b, "\"name\": \"h\""), "\"checksum\": \"");
+  assert_memory_equal(ca, cb, 29);
+  ca = strstr(strstr(a, "\"name\": \"hr\""), "\"checksum\": \"");
+  cb = strstr(strstr(b, "\"name\": \"hr\""), "\"checksum\": \"");
+  assert_memory_equal(ca, cb, 29);
+  /* time: every reader reads the file; hyparquet and arrow-rs render integers, checked
+   * against the values written; DuckDB renders "HH:MM:SS" text (different by design) */
+  const char *t = bg_wait(&g_bg_time);
+  const char *names[4] = {"t_s", "t_ms", "t_us", "t_ns"};
+  const char *rd[2] = {"\"hyparquet\": {", "\"wasm\": {"};
+  assert_non_null(strstr(t, "\"duckdb\": {\n     \"ok\": true"));
+  for (int r = 0; r < 2; r++) {
+    const char *base = strstr(t, rd[r]);
+    assert_non_null(base);
+    assert_true(!strncmp(strstr(base, "\"ok\": "), "\"ok\": true", 10));
+    for (int c = 0; c < 4; c++) {
+      char key[64];
+      snprintf(key, sizeof key, "\"name\": \"%s\"", names[c]);
+      const char *k = strstr(strstr(base, key), "\"checksum\": \"");
+      if (memcmp(k + 13, g_time_ck[c], 16)) fail_msg("%s %s: %.16s, expected %s", rd[r], names[c], k + 13, g_time_ck[c]);
+    }
+  }
+}
+
 int main(void) {
   signal(SIGXFSZ, SIG_IGN);
   g_dir = tu_mkdtemp("pqwriter");
@@ -990,11 +1117,14 @@ int main(void) {
   g_sdir = pl_malloc(dl);
   snprintf(g_mdir, dl, "%s/m", g_dir);
   snprintf(g_sdir, dl, "%s/s", g_dir);
-  if (mkdir(g_mdir, 0755) || mkdir(g_sdir, 0755)) return 1;
+  g_xdir = pl_malloc(dl);
+  snprintf(g_xdir, dl, "%s/x", g_dir);
+  if (mkdir(g_mdir, 0755) || mkdir(g_sdir, 0755) || mkdir(g_xdir, 0755)) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_matrix),
       cmocka_unit_test(test_write_special),
       cmocka_unit_test(test_write_huge_value),
+      cmocka_unit_test(test_write_limited_types),
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),
@@ -1003,6 +1133,7 @@ int main(void) {
       cmocka_unit_test(test_footer_details),
       cmocka_unit_test(test_pqcheck_huge_value),
       cmocka_unit_test(test_pqcheck_bounded),
+      cmocka_unit_test(test_pqcheck_limited_types),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
@@ -1013,6 +1144,11 @@ int main(void) {
   free(g_bg_h.out);
   pl_free(g_mdir);
   pl_free(g_sdir);
+  pl_free(g_xdir);
+  free(g_bg_dec.out);
+  free(g_bg_f16d.out);
+  free(g_bg_f16w.out);
+  free(g_bg_time.out);
   pl_free(g_dir);
   return rc;
 }

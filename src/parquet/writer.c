@@ -305,7 +305,7 @@ static pl_status leaf_types(pl_pq_schema_element *e, leaf *L, const pl_type *t, 
     break;
   case PL_TIME: {
     /* parquet.thrift TimeType: INT32 millis, INT64 micros/nanos; seconds become millis */
-    e->logical = (pl_pq_logical){.kind = PL_LT_TIME, .utc = true};
+    e->logical = (pl_pq_logical){.kind = PL_LT_TIME, .utc = false}; /* a time of day, no zone */
     if (t->unit == PL_SECOND || t->unit == PL_MILLI) {
       e->type = PL_PQ_INT32;
       e->converted_type = PL_CT_TIME_MILLIS;
