@@ -886,6 +886,33 @@ static void test_write_bad_options(void **state) {
   pl_free(dir);
 }
 
+
+/* A budget too small for one page: the error is PL_ELIMIT, names the file and the column,
+ * nothing is left on disk and every byte charged is given back. */
+static void test_write_budget_limit(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqlimit");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/limited.parquet", dir);
+  pl_budget *bud = pl_budget_new(256 << 10);
+  char a[17], c[17];
+  pl_batch *b = id_name_batch(100000, 0, 0, a, c);
+  pl_error err = {0};
+  pl_parquet_write_options o = opts();
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, bud, &err);
+  assert_non_null(w);
+  pl_status st = pl_parquet_writer_write(w, b, &err);
+  pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
+  assert_int_equal(st ? st : st2, PL_ELIMIT);
+  if (!strstr(err.msg, "limited.parquet") || !strstr(err.msg, "column '")) fail_msg("message: %s", err.msg);
+  assert_false(dir_has_prefix(dir, "limited"));
+  assert_int_equal(pl_budget_used(bud), 0);
+  pl_batch_free(b);
+  pl_budget_free(bud);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
 /* ------------------------------------------------------------------ bounded memory */
 /* 3.2 million rows (~100 MB of PLAIN data) through a writer with 4 MiB row groups: the
  * writer's own memory (all charged to the budget) stays near the row-group target. */
@@ -1128,6 +1155,7 @@ int main(void) {
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),
+      cmocka_unit_test(test_write_budget_limit),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
       cmocka_unit_test(test_footer_details),
