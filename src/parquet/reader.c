@@ -503,7 +503,7 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
     c->page_i = 0;
     return PL_OK;
   page_fail:
-    pl_error_prefix(err, "%s page at offset %lld", v2 ? "data page v2" : "data page", (long long)hdr_off);
+    pl_error_prefix(err, "%s at offset %lld", v2 ? "data page v2" : "data page", (long long)hdr_off);
     return st;
   }
 }
