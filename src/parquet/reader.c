@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WINDOW_MIN (256 * 1024)
+#define WINDOW_MIN (64 * 1024)
 #define FOOTER_MAX ((int64_t)1 << 30)
 
 struct pl_parquet_file {
