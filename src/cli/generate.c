@@ -308,6 +308,20 @@ static pl_status fill_seed(gen_job *j, pl_batch *b, int64_t first, int64_t n, pl
   return st;
 }
 
+/* Empties a batch of flat columns but keeps its buffers, so the next batch is filled without
+ * new allocations (fresh multi-MiB buffers cost a page fault per 4 KiB). */
+static void batch_reset(pl_batch *b) {
+  for (int i = 0; i < b->schema.n_fields; i++) {
+    pl_column *c = b->columns[i];
+    c->length = 0;
+    c->null_count = 0;
+    c->validity.len = 0;
+    c->values.len = 0;
+    c->offsets.len = pl_type_has_offsets(&c->type) ? sizeof(int64_t) : 0; /* keeps offsets[0] = 0 */
+  }
+  b->length = 0;
+}
+
 static void record_error(gen_plan *p, const char *path, pl_error *err) {
   pthread_mutex_lock(&p->mu);
   if (!atomic_load(&p->failed)) {
@@ -332,17 +346,21 @@ static void gen_task(void *arg) {
   }
   pl_parquet_writer *w = pl_parquet_writer_open(path, &p->schema, &p->wo, NULL, &err);
   pl_status st = w ? PL_OK : err.code ? err.code : PL_EIO;
+  pl_batch *b = NULL;
+  if (!st) {
+    b = pl_batch_new(&p->schema, NULL, &err);
+    st = b ? PL_OK : PL_ENOMEM;
+  }
   for (int64_t done = 0; !st && done < j->count && !atomic_load(&p->failed);) {
     int64_t n = j->count - done < p->batch_rows ? j->count - done : p->batch_rows;
-    pl_batch *b = pl_batch_new(&p->schema, NULL, &err);
-    st = b ? PL_OK : PL_ENOMEM;
-    if (!st) st = p->fill(j, b, j->first + done, n, &err);
+    batch_reset(b);
+    st = p->fill(j, b, j->first + done, n, &err);
     if (!st) st = pl_batch_finish(b, &err);
     if (!st) st = pl_parquet_writer_write(w, b, &err);
-    pl_batch_free(b);
     done += n;
     if (!st) atomic_fetch_add(&p->rows_done, n);
   }
+  pl_batch_free(b);
   if (w && !st && atomic_load(&p->failed)) {
     pl_parquet_writer_abort(w);
     w = NULL;
@@ -462,6 +480,7 @@ static const char *const generate_help =
     "  --out DIR              output directory, created if needed (required)\n"
     "  --seed S               random seed (default 42)\n"
     "  --codec NAME           zstd (default), snappy, gzip, lz4_raw, brotli, uncompressed\n"
+    "  --codec-level N        compression level (default: 1 for zstd, else the codec's own)\n"
     "  --memory-limit SIZE    cap on data in flight (default 1GiB); bounds files written at once\n"
     "  --threads N            files written in parallel (default: the number of cores)\n";
 
@@ -475,7 +494,7 @@ int cli_generate(int argc, char **argv) {
   bool laion = !strcmp(dataset, "laion"), seedset = !strcmp(dataset, "seed");
   if (!laion && !seedset)
     return cli_usage_error(cmd, "unknown dataset '%s' (expected laion or seed)", dataset);
-  int64_t rows = -1, files = -1, rg_rows = 0, batch_rows = 65536, partitions = 4, rpp = 10;
+  int64_t codec_level = INT64_MIN, rows = -1, files = -1, rg_rows = 0, batch_rows = 65536, partitions = 4, rpp = 10;
   uint64_t seed = 42, value_bytes = 128u << 20, memory_limit = 1u << 30;
   const char *out = NULL, *codec_name = "zstd";
   int threads = pl_cpu_count();
@@ -492,6 +511,7 @@ int cli_generate(int argc, char **argv) {
     if (cli_opt(&ps, "--out", &v)) out = v;
     else if (cli_opt(&ps, "--seed", &v)) ok = cli_parse_u64(cmd, "--seed", v, &seed);
     else if (cli_opt(&ps, "--codec", &v)) codec_name = v;
+    else if (cli_opt(&ps, "--codec-level", &v)) ok = cli_parse_i64(cmd, "--codec-level", v, -131072, 22, &codec_level);
     else if (cli_opt(&ps, "--rows", &v))
       ok = laion ? cli_parse_i64(cmd, "--rows", v, 0, INT64_MAX / 2, &rows)
                  : !cli_usage_error(cmd, "--rows: only for laion (seed takes --rows-per-partition)");
@@ -539,6 +559,9 @@ int cli_generate(int argc, char **argv) {
   p.seed = seed;
   pl_parquet_write_options_default(&p.wo);
   p.wo.codec = codec;
+  /* zstd level 1 by default: about 25% less CPU than the default level 3 for 5% more bytes
+   * on this data, and generation is a means to an end */
+  p.wo.codec_level = codec_level != INT64_MIN ? (int)codec_level : codec == PL_CODEC_ZSTD ? 1 : 0;
   p.wo.row_group_rows = rg_rows;
   if (laion) {
     p.files = (int)files;
