@@ -261,6 +261,24 @@ static void test_generate_seed(void **state) {
   pl_free(vals);
 }
 
+/* A value bigger than --memory-limit fails cleanly (exit 1, file and column named); with
+ * room it is read. */
+static void test_memory_limit(void **state) {
+  (void)state;
+  assert_int_equal(cli(NULL, false, "generate seed --partitions 1 --rows-per-partition 2 --value-bytes 4MiB --out %s/big", g_dir), 0);
+  char *out;
+  assert_int_equal(cli(&out, true, "cat %s/big --format null --memory-limit 2MiB", g_dir), 1);
+  assert_non_null(strstr(out, "part-00000.parquet"));
+  assert_non_null(strstr(out, "'value'"));
+  free(out);
+  assert_int_equal(cli(&out, true, "inspect %s/big/part-00000.parquet --checksum --memory-limit 2MiB", g_dir), 1);
+  assert_non_null(strstr(out, "part-00000.parquet"));
+  free(out);
+  assert_int_equal(cli(&out, true, "cat %s/big --format null --memory-limit 64MiB --stats", g_dir), 0);
+  assert_non_null(strstr(out, "2 rows from 1 file"));
+  free(out);
+}
+
 static void test_generate_row_groups(void **state) {
   (void)state;
   assert_int_equal(cli(NULL, false, "generate laion --rows 5000 --files 1 --row-group-rows 1000 --codec snappy --out %s/rg", g_dir), 0);
@@ -411,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_generate_contents),
       cmocka_unit_test(test_generate_seed),
       cmocka_unit_test(test_generate_row_groups),
+      cmocka_unit_test(test_memory_limit),
       cmocka_unit_test(test_inspect_footer),
       cmocka_unit_test(test_inspect_errors),
       cmocka_unit_test(test_checksum_matches_pqcheck),
