@@ -225,6 +225,7 @@ static void dec_from_i64(int64_t v, uint8_t dst[16]) {
 
 /* Converts n physical fixed-width values at src to the leaf's output at dst. */
 static void convert_fixed(const pl__leaf *lf, const uint8_t *src, int64_t n, uint8_t *dst) {
+  if (n <= 0) return;
   switch (lf->conv) {
   case PL__CONV_I32_I8:
     for (int64_t i = 0; i < n; i++) dst[i] = (uint8_t)ld32(src + 4 * i);

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WINDOW_MIN (256 * 1024)
+#define WINDOW_MIN (64 * 1024)
 #define FOOTER_MAX ((int64_t)1 << 30)
 
 struct pl_parquet_file {
@@ -503,7 +503,7 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
     c->page_i = 0;
     return PL_OK;
   page_fail:
-    pl_error_prefix(err, "%s page at offset %lld", v2 ? "data page v2" : "data page", (long long)hdr_off);
+    pl_error_prefix(err, "%s at offset %lld", v2 ? "data page v2" : "data page", (long long)hdr_off);
     return st;
   }
 }

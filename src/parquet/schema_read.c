@@ -250,7 +250,7 @@ static pl_status convert(ctx *c, int depth, int rep_as, int16_t d, int16_t r, in
   no->slot_def = sd;
   no->slot_rep = sr;
 
-  if (e->type >= 0 && e->num_children <= 0) { /* primitive */
+  if (e->type != -1 && e->num_children <= 0) { /* primitive (type -1 = absent) */
     if (c->s->n_leaves == c->leaf_cap) {
       c->leaf_cap = c->leaf_cap ? c->leaf_cap * 2 : 16;
       c->s->leaves = pl_realloc(c->s->leaves, (size_t)c->leaf_cap * sizeof *c->s->leaves);
