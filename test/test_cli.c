@@ -416,6 +416,14 @@ static void test_cat(void **state) {
   assert_non_null(strstr(out, "no column 'nope'"));
   assert_non_null(strstr(out, "part-00000.parquet"));
   free(out);
+  /* the parallel path (null format, several files) reports one error, one line */
+  assert_int_equal(cli(&out, true, "cat %s/a --columns id,nope --format null --threads 3", g_dir), 1);
+  assert_non_null(strstr(out, "no column 'nope'"));
+  assert_null(strchr(strchr(out, '\n') + 1, '\n'));
+  free(out);
+  assert_int_equal(cli(&out, true, "cat %s/a --format null --threads 1 --stats", g_dir), 0);
+  assert_non_null(strstr(out, "20000 rows from 3 files"));
+  free(out);
   assert_int_equal(cli(&out, true, "cat %s/none", g_dir), 1);
   assert_non_null(strstr(out, "none"));
   free(out);
