@@ -71,6 +71,7 @@ static void test_usage_errors(void **state) {
   expect_usage("generate laion --rows 10 --files 1 --out /tmp/x --codec nope", "--codec");
   expect_usage("generate laion --rows 10 --files 1 --out /tmp/x --bogus 1", "unknown option '--bogus'");
   expect_usage("generate laion --rows", "--rows: missing value");
+  expect_usage("generate laion --rows 10 --files 1 --out /tmp/x --seed 0x10", "--seed: '0x10' is not a number");
   expect_usage("generate pets --out /tmp/x", "unknown dataset 'pets'");
   expect_usage("generate seed --out /tmp/x --value-bytes 12Q", "--value-bytes");
   expect_usage("inspect", "missing FILE");
