@@ -398,19 +398,20 @@ static void test_write_matrix(void **state) {
   g_mcols = s.n_fields;
   g_mck = calloc((size_t)s.n_fields, sizeof *g_mck);
   g_mnames = calloc((size_t)s.n_fields, sizeof *g_mnames);
+  pl_batch *mb[2] = {make_batch(&s, 1000, 1, 0), make_batch(&s, 1000, 2, 1000)};
   for (int c = 0; c < s.n_fields; c++) {
-    pl_checksum *ck = pl_checksum_new(&s.fields[c].type);
-    assert_non_null(ck);
+    pl_checksum *cks = pl_checksum_new(&s.fields[c].type);
+    assert_non_null(cks);
     for (int k = 0; k < 2; k++) {
-      pl_batch *b = make_batch(&s, 1000, (uint64_t)k + 1, (int64_t)k * 1000);
       pl_error err = {0};
-      assert_int_equal(pl_checksum_add(ck, b->columns[c], &err), PL_OK);
-      pl_batch_free(b);
+      assert_int_equal(pl_checksum_add(cks, mb[k]->columns[c], &err), PL_OK);
     }
-    pl_checksum_hex(ck, g_mck[c]);
-    pl_checksum_free(ck);
+    pl_checksum_hex(cks, g_mck[c]);
+    pl_checksum_free(cks);
     g_mnames[c] = strdup(s.fields[c].name);
   }
+  pl_batch_free(mb[0]);
+  pl_batch_free(mb[1]);
   for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++)
     for (int v = 1; v <= 2; v++)
       for (int d = 0; d <= 1; d++) {
