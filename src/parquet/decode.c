@@ -177,7 +177,7 @@ static pl_status out_fixed(pl_column *out, int64_t n, int32_t w, uint8_t **dst, 
     return pl_error_set(err, PL_ELIMIT, "value buffer size overflows");
   pl_status st = pl_buf_reserve(&out->values, bytes, err);
   if (st) return st;
-  *dst = out->values.data + out->values.len;
+  *dst = bytes ? out->values.data + out->values.len : NULL;
   out->values.len += bytes;
   return PL_OK;
 }
