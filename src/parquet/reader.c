@@ -991,6 +991,9 @@ static int64_t batch_size(pl_parquet_reader *r, int32_t g, int64_t left) {
     const pl_pq_column_meta *m = &rg->columns[r->leaves[i]].meta;
     bytes += (double)(m->total_uncompressed_size > 0 ? m->total_uncompressed_size : 0);
   }
+  /* No columns (a row count only): one batch per row group costs nothing, and a huge
+   * num_rows cannot turn into billions of empty batches. */
+  if (r->n_leaves == 0) return left;
   int64_t n = r->batch_rows;
   if (rg->num_rows > 0 && bytes > 0) {
     double per_row = bytes / (double)rg->num_rows;
