@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev libbrotli-dev libxxhash-dev
       nettle-dev libcmocka-dev libyaml-dev libjansson-dev libpcre2-dev
-      nodejs npm time)
+      nodejs npm time bc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -18,6 +18,7 @@ for p in "${missing[@]}"; do
     nodejs) command -v node >/dev/null 2>&1 && continue ;;
     npm) command -v npm >/dev/null 2>&1 && continue ;;
     time) [ -x /usr/bin/time ] && continue ;;
+    bc) command -v bc >/dev/null 2>&1 && continue ;;
   esac
   filtered+=("$p")
 done

@@ -143,6 +143,65 @@ static void test_schema(void **state) {
   assert_int_equal(c.n_fields, 0);
 }
 
+static void test_type_parse(void **state) {
+  (void)state;
+  static const char *const canonical_names[] = {
+      "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+      "float32", "float64", "string", "binary", "date", "time", "timestamp", "timestamptz",
+      "decimal(10,2)", "list<int32>", "list<list<string>>", "struct<a:int32,b:list<string>>",
+      "map<string,float64>", "list<struct<x:map<int64,list<bool>>,y:decimal(38,0)>>", "struct<>"};
+  char buf[256];
+  pl_type t;
+  for (size_t i = 0; i < sizeof canonical_names / sizeof canonical_names[0]; i++) {
+    if (pl_type_parse(canonical_names[i], &t, &E) != PL_OK) fail_msg("%s: %s", canonical_names[i], E.msg);
+    pl_type_canonical(&t, buf, sizeof buf);
+    assert_string_equal(buf, canonical_names[i]);
+    pl_type_release(&t);
+  }
+  OK(pl_type_parse(" timestamp[ms, UTC] ", &t, &E));
+  assert_int_equal(t.id, PL_TIMESTAMP);
+  assert_int_equal(t.unit, PL_MILLI);
+  assert_string_equal(t.tz, "UTC");
+  pl_type_release(&t);
+  OK(pl_type_parse("timestamp[ns]", &t, &E));
+  assert_int_equal(t.unit, PL_NANO);
+  assert_null(t.tz);
+  pl_type_release(&t);
+  OK(pl_type_parse("timestamptz", &t, &E));
+  assert_int_equal(t.unit, PL_MICRO);
+  assert_string_equal(t.tz, "UTC");
+  pl_type_release(&t);
+  OK(pl_type_parse("time[ms]", &t, &E));
+  assert_int_equal(t.id, PL_TIME);
+  assert_int_equal(pl_type_byte_width(&t), 4);
+  pl_type_release(&t);
+  OK(pl_type_parse("fixed_binary(16)", &t, &E));
+  assert_int_equal(t.id, PL_FIXED_BINARY);
+  assert_int_equal(t.width, 16);
+  pl_type_release(&t);
+  OK(pl_type_parse("decimal128( 20 , 5 )", &t, &E));
+  assert_int_equal(t.precision, 20);
+  assert_int_equal(t.scale, 5);
+  pl_type_release(&t);
+  OK(pl_type_parse("struct< a b : int32 , c:timestamp[us, Europe/Paris]>", &t, &E));
+  assert_int_equal(t.n_children, 2);
+  assert_string_equal(t.children[0].name, "a b");
+  assert_string_equal(t.children[1].type.tz, "Europe/Paris");
+  pl_type_release(&t);
+  OK(pl_type_parse("map<string, int64>", &t, &E));
+  assert_false(t.children[0].type.children[0].nullable); /* keys are required */
+  assert_true(t.children[0].type.children[1].nullable);
+  pl_type_release(&t);
+  static const char *const bad[] = {"int33", "list<int32", "decimal(40,2)", "decimal(5,6)", "struct<:int32>",
+                                    "int32 x", "", "timestamp[ks]", "map<int32>", "fixed_binary(0)",
+                                    "timestamptz[ms, UTC]"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    pl_error_clear(&E);
+    if (pl_type_parse(bad[i], &t, &E) != PL_EINVAL) fail_msg("'%s' was accepted", bad[i]);
+    assert_non_null(strstr(E.msg, "type \""));
+  }
+}
+
 /* ------------------------------------------------------------------ builders */
 static void test_empty_column_offsets(void **state) {
   (void)state;
@@ -591,6 +650,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_canonical_names, setup, teardown),
       cmocka_unit_test_setup_teardown(test_type_copy_equal, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_type_parse, setup, teardown),
       cmocka_unit_test_setup_teardown(test_empty_column_offsets, setup, teardown),
       cmocka_unit_test_setup_teardown(test_build_ints_lazy_validity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_build_all_widths, setup, teardown),

@@ -51,6 +51,9 @@ int64_t pl__bits_count(const uint8_t *bits, int64_t start, int64_t n) {
 
 /* Grows a bitmap buffer with zero bytes until it covers nbits. */
 static pl_status ensure_bits(pl_buf *buf, int64_t nbits, pl_error *err) {
+  /* Bits are set in place afterwards, so a foreign bitmap must be refused even when it is
+   * long enough (other buffers are protected by pl_buf, whose foreign cap is their length). */
+  if (buf->foreign) return pl_error_set(err, PL_EINVAL, "cannot append to an imported (read-only) column");
   size_t need = (size_t)((nbits + 7) / 8);
   if (buf->len >= need) return PL_OK;
   return pl_buf_append_zeros(buf, need - buf->len, NULL, err);
@@ -144,6 +147,7 @@ void pl_column_free(pl_column *c) {
   pl_free(c);
 }
 
+/* Foreign (imported) buffers count their length: they are held, though charged elsewhere. */
 size_t pl_column_bytes(const pl_column *c) {
   size_t n = c->validity.cap + c->offsets.cap + c->values.cap;
   for (int32_t i = 0; i < c->n_children; i++) n += pl_column_bytes(c->children[i]);
@@ -369,7 +373,9 @@ pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t s
     if (lo < 0 || hi < lo || hi > limit)
       return pl_error_set(err, PL_ECORRUPT, "offsets [%lld, %lld) outside %lld items", (long long)lo,
                           (long long)hi, (long long)limit);
-    if (bytes) st = pl_buf_append(&dst->values, src->values.data + lo, (size_t)(hi - lo), err);
+    if (bytes) {
+      if (hi > lo) st = pl_buf_append(&dst->values, src->values.data + lo, (size_t)(hi - lo), err);
+    }
     else st = pl_column_append_slice(dst->children[0], src->children[0], lo, hi - lo, err);
     if (!st) st = append_offsets(dst, so, start, n, err);
   } else if (t->id == PL_STRUCT) {

@@ -1,0 +1,756 @@
+/* test_parquet_writer.c — the Parquet writer, checked against three outside readers (pqcheck:
+ * DuckDB, hyparquet, arrow-rs) and, for simple columns, against checksums computed here from
+ * the values written. Footer details (logical types, statistics, encodings) are read back
+ * with hyparquet's metadata parser through a small node script. */
+#include "test_util.h"
+
+#include "praline/columnar.h"
+#include "praline/parquet.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ helpers */
+static char *g_dir; /* files checked by pqcheck at the end of the group */
+static bool g_full_decimals; /* decimals over their whole precision */
+
+#define OK(expr)                                                                            \
+  do {                                                                                      \
+    pl_error e_ = {0};                                                                      \
+    (void)e_;                                                                               \
+    pl_status s_ = (expr);                                                                  \
+    if (s_ != PL_OK) fail_msg("%s failed: %s", #expr, err.msg);                             \
+  } while (0)
+
+static pl_field fld(const char *name, pl_type t, bool nullable) { return pl_field_make(name, t, nullable); }
+
+/* Deterministic pseudo-random numbers. */
+static uint64_t rnd(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+static bool is_null_row(bool nullable, int64_t i, int64_t salt) { return nullable && (i * 7 + salt) % 5 == 0; }
+
+/* Appends one value (row i) of a primitive type; strings repeat with period 37 so dictionaries help. */
+static void append_prim(pl_column *c, int64_t i, uint64_t *seed, pl_error *err) {
+  const pl_type *t = &c->type;
+  uint64_t r = rnd(seed);
+  char s[64];
+  switch (t->id) {
+  case PL_BOOL: assert_int_equal(pl_column_append_bool(c, (i % 3) == 0, err), PL_OK); break;
+  case PL_INT8: assert_int_equal(pl_column_append_int(c, (int8_t)(r & 0xff), err), PL_OK); break;
+  case PL_INT16: assert_int_equal(pl_column_append_int(c, (int16_t)(r & 0xffff), err), PL_OK); break;
+  case PL_INT32: assert_int_equal(pl_column_append_int(c, (int32_t)(i % 100 == 0 ? INT32_MIN : (int32_t)(r % 1000) - 500), err), PL_OK); break;
+  case PL_INT64: assert_int_equal(pl_column_append_int(c, i % 50 == 1 ? INT64_MAX : (int64_t)(r % 100000) - 50000, err), PL_OK); break;
+  case PL_UINT8: assert_int_equal(pl_column_append_int(c, (int64_t)(r & 0xff), err), PL_OK); break;
+  case PL_UINT16: assert_int_equal(pl_column_append_int(c, (int64_t)(r & 0xffff), err), PL_OK); break;
+  case PL_UINT32: assert_int_equal(pl_column_append_int(c, (int64_t)(i % 10 == 0 ? 0xFFFFFFF0u : (uint32_t)(r % 5000)), err), PL_OK); break;
+  case PL_UINT64: assert_int_equal(pl_column_append_int(c, (int64_t)(i % 10 == 0 ? UINT64_MAX - 3 : r % 7000), err), PL_OK); break;
+  case PL_FLOAT32: assert_int_equal(pl_column_append_float(c, i % 13 == 0 ? -0.0 : (double)(float)((double)(r % 2000) / 8.0 - 100), err), PL_OK); break;
+  case PL_FLOAT64: assert_int_equal(pl_column_append_float(c, i % 17 == 0 ? NAN : (double)(r % 100000) / 1024.0 - 20, err), PL_OK); break;
+  case PL_FLOAT16: {
+    static const uint16_t h[] = {0x3C00, 0xC000, 0x0000, 0x8000, 0x3555, 0x7BFF, 0x0001, 0x4248};
+    uint16_t v = h[r % 8];
+    assert_int_equal(pl_column_append_bytes(c, &v, 2, err), PL_OK);
+    break;
+  }
+  case PL_STRING:
+    snprintf(s, sizeof s, "str-%lld-%s", (long long)(r % 37), (r % 3) ? "é" : "");
+    assert_int_equal(pl_column_append_bytes(c, s, strlen(s), err), PL_OK);
+    break;
+  case PL_BINARY: {
+    uint8_t b[8];
+    size_t n = (size_t)(r % 9);
+    for (size_t k = 0; k < n && k < 8; k++) b[k] = (uint8_t)(r >> (8 * k));
+    assert_int_equal(pl_column_append_bytes(c, b, n > 8 ? 8 : n, err), PL_OK);
+    break;
+  }
+  case PL_FIXED_BINARY: {
+    uint8_t b[64] = {0};
+    for (int k = 0; k < t->width && k < 64; k++) b[k] = (uint8_t)((r >> (k % 8)) + (uint64_t)k);
+    assert_int_equal(pl_column_append_bytes(c, b, (size_t)t->width, err), PL_OK);
+    break;
+  }
+  case PL_DATE32: assert_int_equal(pl_column_append_int(c, (int64_t)(r % 40000) - 10000, err), PL_OK); break;
+  case PL_TIME: {
+    int64_t v = (int64_t)(r % 86400);
+    if (t->unit == PL_MILLI) v *= 1000;
+    if (t->unit == PL_MICRO) v *= 1000000;
+    if (t->unit == PL_NANO) v *= 1000000000;
+    assert_int_equal(pl_column_append_int(c, v, err), PL_OK);
+    break;
+  }
+  case PL_TIMESTAMP: {
+    int64_t v = (int64_t)(r % 2000000000) - 100000000; /* seconds */
+    if (t->unit == PL_MILLI) v *= 1000;
+    if (t->unit == PL_MICRO) v = v * 1000000 + (int64_t)(r % 1000000);
+    /* DuckDB reads UTC-adjusted nanoseconds as microseconds: keep those whole micros */
+    if (t->unit == PL_NANO) v = v * 1000000000 + (int64_t)(r % 1000000000) / (t->tz ? 1000 : 1) * (t->tz ? 1000 : 1);
+    assert_int_equal(pl_column_append_int(c, v, err), PL_OK);
+    break;
+  }
+  case PL_DECIMAL128: {
+    /* unscaled value within the precision, negative now and then */
+    /* hyparquet reads decimals as doubles: the matrix keeps them within 15 digits; the full
+     * range is checked by sp_decimal_big with the two exact readers */
+    __int128 lim = 1;
+    int digits = g_full_decimals ? t->precision : t->precision < 15 ? t->precision : 15;
+    for (int k = 0; k < digits && k < 38; k++) lim *= 10;
+    unsigned __int128 u = (unsigned __int128)(r % 1000000007ULL) * (rnd(seed) | 1);
+    if (t->precision > 18) u = u * rnd(seed);
+    __int128 v = (__int128)(u % (unsigned __int128)lim);
+    if (r & 1) v = -v;
+    if (i % 29 == 0) v = lim - 1;
+    if (i % 31 == 0) v = -(lim - 1);
+    uint8_t b[16];
+    memcpy(b, &v, 16);
+    assert_int_equal(pl_column_append_bytes(c, b, 16, err), PL_OK);
+    break;
+  }
+  default:
+    fail_msg("append_prim: type %d", (int)t->id);
+  }
+}
+
+/* Appends row i of any type; nested values vary in length (0..3 items), with nulls at every
+ * level when the fields are nullable. */
+static void append_value(pl_column *c, bool nullable, int64_t i, uint64_t *seed, int depth, pl_error *err) {
+  if (is_null_row(nullable, i, depth)) {
+    assert_int_equal(pl_column_append_null(c, err), PL_OK);
+    return;
+  }
+  const pl_type *t = &c->type;
+  switch (t->id) {
+  case PL_LIST:
+  case PL_MAP: {
+    int64_t n = (int64_t)(rnd(seed) % 4);
+    for (int64_t k = 0; k < n; k++) {
+      pl_column *ch = c->children[0];
+      if (t->id == PL_MAP) {
+        /* entries struct: key required, value nullable */
+        /* keys unique within a map (readers collapse duplicates) */
+        pl_column *kc = ch->children[0];
+        if (kc->type.id == PL_STRING) {
+          char key[32];
+          snprintf(key, sizeof key, "k%lld", (long long)k);
+          assert_int_equal(pl_column_append_bytes(kc, key, strlen(key), err), PL_OK);
+        } else {
+          assert_int_equal(pl_column_append_int(kc, k * 10 + (int64_t)(rnd(seed) % 10), err), PL_OK);
+        }
+        append_value(ch->children[1], ch->type.children[1].nullable, i * 4 + k, seed, depth + 1, err);
+        assert_int_equal(pl_column_end_struct(ch, true, err), PL_OK);
+      } else {
+        append_value(ch, t->children[0].nullable, i * 4 + k, seed, depth + 1, err);
+      }
+    }
+    assert_int_equal(pl_column_end_list(c, err), PL_OK);
+    break;
+  }
+  case PL_STRUCT:
+    for (int k = 0; k < c->n_children; k++)
+      append_value(c->children[k], t->children[k].nullable, i, seed, depth + 1 + k, err);
+    assert_int_equal(pl_column_end_struct(c, true, err), PL_OK);
+    break;
+  default:
+    append_prim(c, i, seed, err);
+  }
+}
+
+/* The type list of the matrix file. */
+static void add_all_types(pl_schema *s, bool nullable) {
+  const char *p = nullable ? "n_" : "r_";
+  char name[64];
+#define ADD(nm, ty)                                  \
+  do {                                               \
+    snprintf(name, sizeof name, "%s%s", p, nm);      \
+    pl_schema_add(s, fld(name, ty, nullable));       \
+  } while (0)
+  ADD("bool", pl_type_make(PL_BOOL));
+  ADD("int8", pl_type_make(PL_INT8));
+  ADD("int16", pl_type_make(PL_INT16));
+  ADD("int32", pl_type_make(PL_INT32));
+  ADD("int64", pl_type_make(PL_INT64));
+  ADD("uint8", pl_type_make(PL_UINT8));
+  ADD("uint16", pl_type_make(PL_UINT16));
+  ADD("uint32", pl_type_make(PL_UINT32));
+  ADD("uint64", pl_type_make(PL_UINT64));
+  ADD("float32", pl_type_make(PL_FLOAT32));
+  ADD("float64", pl_type_make(PL_FLOAT64));
+  ADD("string", pl_type_make(PL_STRING));
+  ADD("binary", pl_type_make(PL_BINARY));
+  ADD("fixed", pl_type_fixed_binary(5));
+  ADD("date", pl_type_make(PL_DATE32));
+  ADD("ts_ms", pl_type_timestamp(PL_MILLI, NULL));
+  ADD("ts_us", pl_type_timestamp(PL_MICRO, NULL));
+  ADD("ts_ns", pl_type_timestamp(PL_NANO, NULL));
+  ADD("ts_s", pl_type_timestamp(PL_SECOND, NULL));
+  ADD("tstz_ms", pl_type_timestamp(PL_MILLI, "UTC"));
+  ADD("tstz_us", pl_type_timestamp(PL_MICRO, "UTC"));
+  ADD("tstz_ns", pl_type_timestamp(PL_NANO, "UTC"));
+  ADD("dec_5_2", pl_type_decimal(5, 2));
+  ADD("dec_9_0", pl_type_decimal(9, 0));
+  ADD("dec_15_3", pl_type_decimal(15, 3));
+  ADD("dec_18_18", pl_type_decimal(18, 18));
+  ADD("dec_25_5", pl_type_decimal(25, 5));
+  ADD("dec_38_10", pl_type_decimal(38, 10));
+  ADD("list_int32", pl_type_list(fld("item", pl_type_make(PL_INT32), nullable)));
+  ADD("list_string", pl_type_list(fld("item", pl_type_make(PL_STRING), nullable)));
+  {
+    pl_field f[2] = {fld("a", pl_type_make(PL_INT32), nullable), fld("b", pl_type_make(PL_STRING), nullable)};
+    ADD("struct", pl_type_struct(2, f));
+  }
+  ADD("map", pl_type_map(fld("key", pl_type_make(PL_STRING), false), fld("value", pl_type_make(PL_INT64), nullable)));
+  {
+    pl_field inner[2] = {fld("a", pl_type_make(PL_INT32), nullable),
+                         fld("b", pl_type_list(fld("item", pl_type_make(PL_STRING), nullable)), nullable)};
+    ADD("list_struct", pl_type_list(fld("item", pl_type_struct(2, inner), nullable)));
+  }
+  {
+    pl_field inner[2] = {fld("x", pl_type_list(fld("item", pl_type_list(fld("item", pl_type_make(PL_FLOAT64), nullable)), nullable)), nullable),
+                         fld("y", pl_type_map(fld("key", pl_type_make(PL_INT32), false), fld("value", pl_type_make(PL_BOOL), nullable)), nullable)};
+    ADD("struct_nested", pl_type_struct(2, inner));
+  }
+#undef ADD
+}
+
+static pl_batch *make_batch(const pl_schema *s, int64_t rows, uint64_t seed0, int64_t first_row) {
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(s, NULL, &err);
+  assert_non_null(b);
+  for (int c = 0; c < s->n_fields; c++) {
+    uint64_t seed = seed0 * 1000003 + (uint64_t)c * 7919 + 1;
+    for (int64_t i = 0; i < rows; i++)
+      append_value(b->columns[c], s->fields[c].nullable, first_row + i, &seed, c, &err);
+  }
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  return b;
+}
+
+/* Writes `batches` batches of `rows` rows of schema s to dir/name with options o. */
+static void write_file(const char *name, const pl_schema *s, const pl_parquet_write_options *o,
+                       int batches, int64_t rows) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  pl_error err = {0};
+  pl_parquet_writer *w = pl_parquet_writer_open(path, s, o, NULL, &err);
+  if (!w) fail_msg("open %s: %s", path, err.msg);
+  for (int k = 0; k < batches; k++) {
+    pl_batch *b = make_batch(s, rows, (uint64_t)k + 1, (int64_t)k * rows);
+    if (pl_parquet_writer_write(w, b, &err)) fail_msg("write %s: %s", path, err.msg);
+    pl_batch_free(b);
+  }
+  if (pl_parquet_writer_close(w, &err)) fail_msg("close %s: %s", path, err.msg);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+}
+
+/* ------------------------------------------------------------------ pqcheck */
+static char *g_pq_json; /* pqcheck --json over g_dir */
+
+static void run_pqcheck(void) {
+  if (g_pq_json) return;
+  int rc = tu_run(&g_pq_json, "%s/tools/pqcheck '%s' --json 2>/dev/null", tu_shared_dir(), g_dir);
+  (void)rc;
+  assert_non_null(strstr(g_pq_json, "\"files\""));
+}
+
+/* The JSON object of one file in pqcheck's output (a pointer to its "file" key). */
+static const char *pq_file(const char *name) {
+  char key[1200];
+  snprintf(key, sizeof key, "\"file\": \"%s/%s\"", g_dir, name);
+  const char *p = strstr(g_pq_json, key);
+  if (!p) fail_msg("pqcheck did not report %s", name);
+  return p;
+}
+
+/* Asserts that pqcheck found the file ok; prints its problems otherwise. */
+static void assert_pq_ok(const char *name) {
+  const char *p = pq_file(name);
+  const char *ok = strstr(p, "\"ok\": ");
+  /* the file's own "ok" comes after its readers; find the one at the file level: the
+   * "problems" list precedes it */
+  const char *probs = strstr(p, "\"problems\": [");
+  assert_non_null(probs);
+  const char *end = strchr(probs, ']');
+  if (end - probs > 16) fail_msg("pqcheck problems for %s: %.*s", name, (int)(end - probs), probs);
+  (void)ok;
+}
+
+/* Column checksum reported by pqcheck for column col of file name. */
+static void pq_column_checksum(const char *name, const char *col, char out[17]) {
+  const char *p = pq_file(name);
+  char key[256];
+  snprintf(key, sizeof key, "\"name\": \"%s\"", col);
+  const char *c = strstr(p, key);
+  if (!c) fail_msg("no column %s in %s", col, name);
+  const char *k = strstr(c, "\"checksum\": \"");
+  assert_non_null(k);
+  memcpy(out, k + 13, 16);
+  out[16] = 0;
+}
+
+static int64_t pq_rows(const char *name) {
+  const char *p = pq_file(name);
+  const char *r = strstr(p, "\"rows\": ");
+  assert_non_null(r);
+  return strtoll(r + 8, NULL, 10);
+}
+
+/* SHA-256 canonical checksum of text lines, as pqcheck computes it. */
+typedef struct ck {
+  struct sha256_ctx h;
+} ck;
+static inline void ck_init(ck *c) { sha256_init(&c->h); }
+static inline void ck_line(ck *c, const char *s) {
+  sha256_update(&c->h, strlen(s), (const uint8_t *)s);
+  sha256_update(&c->h, 1, (const uint8_t *)"\n");
+}
+static inline void ck_hex(ck *c, char out[17]) {
+  uint8_t d[32];
+  sha256_digest(&c->h, 32, d);
+  for (int i = 0; i < 8; i++) sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* ------------------------------------------------------------------ footer via hyparquet */
+/* Dumps the footer of a file as JSON (hyparquet's parquetMetadata), malloc'd. */
+static char *footer_json(const char *name) {
+  char script[1200], path[1200];
+  snprintf(script, sizeof script, "%s/.meta.mjs", g_dir);
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  FILE *f = fopen(script, "w");
+  assert_non_null(f);
+  const char *home = getenv("HOME");
+  fprintf(f,
+          "import { parquetMetadata } from '%s/.cache/pqcheck/node/node_modules/hyparquet/src/index.js';\n"
+          "import fs from 'node:fs';\n"
+          "const b = fs.readFileSync(process.argv[2]);\n"
+          "const md = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));\n"
+          "console.log(JSON.stringify(md, (k, v) => typeof v === 'bigint' ? v.toString() : v));\n",
+          home ? home : "/root");
+  fclose(f);
+  char *out = NULL;
+  int rc = tu_run(&out, "node '%s' '%s'", script, path);
+  if (rc != 0) fail_msg("footer dump of %s failed: %s", name, out);
+  return out;
+}
+
+/* ------------------------------------------------------------------ tests */
+static const pl_codec codecs[] = {PL_CODEC_UNCOMPRESSED, PL_CODEC_SNAPPY, PL_CODEC_GZIP,
+                                  PL_CODEC_ZSTD, PL_CODEC_LZ4_RAW, PL_CODEC_BROTLI};
+
+static void matrix_name(char *buf, size_t cap, pl_codec c, int v, bool dict) {
+  snprintf(buf, cap, "all_%s_v%d_%s.parquet", pl_codec_name(c), v, dict ? "dict" : "plain");
+}
+
+static void test_write_matrix(void **state) {
+  (void)state;
+  pl_schema s;
+  pl_schema_init(&s);
+  add_all_types(&s, true);
+  add_all_types(&s, false);
+  for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++)
+    for (int v = 1; v <= 2; v++)
+      for (int d = 0; d <= 1; d++) {
+        pl_parquet_write_options o;
+        pl_parquet_write_options_default(&o);
+        o.codec = codecs[c];
+        o.codec_level = codecs[c] == PL_CODEC_ZSTD ? 3 : 0;
+        o.page_version = v;
+        o.dictionary = d;
+        o.page_bytes = 8 << 10; /* several pages per chunk */
+        o.row_group_rows = 1500; /* two row groups */
+        char name[128];
+        matrix_name(name, sizeof name, codecs[c], v, d);
+        write_file(name, &s, &o, 2, 1000);
+      }
+  pl_schema_release(&s);
+}
+
+static void test_pqcheck_matrix(void **state) {
+  (void)state;
+  run_pqcheck();
+  for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++)
+    for (int v = 1; v <= 2; v++)
+      for (int d = 0; d <= 1; d++) {
+        char name[128];
+        matrix_name(name, sizeof name, codecs[c], v, d);
+        assert_pq_ok(name);
+        assert_int_equal(pq_rows(name), 2000);
+      }
+  /* every file holds the same data: the content checksums must not depend on the layout */
+  char a[17], b[17];
+  char n0[128], n1[128];
+  matrix_name(n0, sizeof n0, PL_CODEC_UNCOMPRESSED, 1, false);
+  matrix_name(n1, sizeof n1, PL_CODEC_BROTLI, 2, true);
+  const char *cols[] = {"n_string", "r_int64", "n_list_struct", "n_map", "r_dec_38_10"};
+  for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+    pq_column_checksum(n0, cols[k], a);
+    pq_column_checksum(n1, cols[k], b);
+    assert_string_equal(a, b);
+  }
+}
+
+
+/* ------------------------------------------------------------------ special files */
+static pl_parquet_write_options opts(void) {
+  pl_parquet_write_options o;
+  pl_parquet_write_options_default(&o);
+  return o;
+}
+
+/* A schema of a few simple columns used by several special files. */
+static void simple_schema(pl_schema *s) {
+  pl_schema_init(s);
+  pl_schema_add(s, fld("id", pl_type_make(PL_INT64), false));
+  pl_schema_add(s, fld("name", pl_type_make(PL_STRING), true));
+  pl_schema_add(s, fld("score", pl_type_make(PL_FLOAT64), true));
+  pl_schema_add(s, fld("tags", pl_type_list(fld("item", pl_type_make(PL_STRING), true)), true));
+  pl_field f[2] = {fld("a", pl_type_make(PL_INT32), true), fld("b", pl_type_make(PL_BOOL), true)};
+  pl_schema_add(s, fld("st", pl_type_struct(2, f), true));
+}
+
+/* Expected checksums of the id and name columns of make_batch(simple_schema) output are not
+ * easy to derive, so the simple files below build their own values. */
+static void write_batch_file(const char *name, pl_batch *b, const pl_parquet_write_options *o) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  pl_error err = {0};
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, o, NULL, &err);
+  if (!w) fail_msg("open %s: %s", path, err.msg);
+  if (b->length >= 0 && pl_parquet_writer_write(w, b, &err)) fail_msg("write %s: %s", path, err.msg);
+  if (pl_parquet_writer_close(w, &err)) fail_msg("close %s: %s", path, err.msg);
+}
+
+/* id: int64 = i * 3 - 7 ; name: "n<i % m>" or null every `nulls` rows (0 = never) */
+static pl_batch *id_name_batch(int64_t rows, int64_t m, int64_t nulls, char id_ck[17], char name_ck[17]) {
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("id", pl_type_make(PL_INT64), false));
+  pl_schema_add(&s, fld("name", pl_type_make(PL_STRING), true));
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(&s, NULL, &err);
+  pl_schema_release(&s);
+  ck a, c;
+  ck_init(&a);
+  ck_init(&c);
+  char buf[64], q[80];
+  for (int64_t i = 0; i < rows; i++) {
+    assert_int_equal(pl_column_append_int(b->columns[0], i * 3 - 7, &err), PL_OK);
+    snprintf(buf, sizeof buf, "%lld", (long long)(i * 3 - 7));
+    ck_line(&a, buf);
+    if (nulls && i % nulls == 0) {
+      assert_int_equal(pl_column_append_null(b->columns[1], &err), PL_OK);
+      ck_line(&c, "\\N");
+    } else {
+      snprintf(buf, sizeof buf, "n%lld", (long long)(m ? i % m : i));
+      assert_int_equal(pl_column_append_bytes(b->columns[1], buf, strlen(buf), &err), PL_OK);
+      snprintf(q, sizeof q, "\"%s\"", buf);
+      ck_line(&c, q);
+    }
+  }
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  ck_hex(&a, id_ck);
+  ck_hex(&c, name_ck);
+  return b;
+}
+
+static char g_ck[16][2][17]; /* expected checksums of the id/name files, by index */
+static const char *const g_idname_files[] = {
+    "sp_one_row.parquet", "sp_many_rowgroups.parquet", "sp_many_pages_v1.parquet",
+    "sp_many_pages_v2.parquet", "sp_dict_fallback.parquet", "sp_delta.parquet",
+    "sp_stats_trunc.parquet", "sp_plain_gzip.parquet"};
+
+static void test_write_special(void **state) {
+  (void)state;
+  pl_error err = {0};
+  pl_schema s;
+  simple_schema(&s);
+  pl_parquet_write_options o = opts();
+  /* 0 rows: a file with a schema and no row group */
+  write_file("sp_empty.parquet", &s, &o, 0, 0);
+  /* all nulls */
+  {
+    pl_batch *b = pl_batch_new(&s, NULL, &err);
+    assert_int_equal(pl_column_append_raw(b->columns[0], (int64_t[]){1, 2, 3, 4, 5}, 5, &err), PL_OK);
+    for (int c = 1; c < s.n_fields; c++) assert_int_equal(pl_column_append_nulls(b->columns[c], 5, &err), PL_OK);
+    assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+    write_batch_file("sp_all_nulls.parquet", b, &o);
+    o.page_version = 2;
+    write_batch_file("sp_all_nulls_v2.parquet", b, &o);
+    o.page_version = 1;
+    pl_batch_free(b);
+  }
+  pl_schema_release(&s);
+
+  /* id/name files with known checksums */
+  for (size_t k = 0; k < sizeof g_idname_files / sizeof g_idname_files[0]; k++) {
+    const char *nm = g_idname_files[k];
+    int64_t rows = 3000, m = 37, nulls = 11;
+    o = opts();
+    if (!strcmp(nm, "sp_one_row.parquet")) rows = 1;
+    if (!strcmp(nm, "sp_many_rowgroups.parquet")) o.row_group_rows = 10;
+    if (!strcmp(nm, "sp_many_pages_v1.parquet")) o.page_bytes = 200;
+    if (!strcmp(nm, "sp_many_pages_v2.parquet")) {
+      o.page_bytes = 200;
+      o.page_version = 2;
+      o.codec = PL_CODEC_SNAPPY;
+    }
+    if (!strcmp(nm, "sp_dict_fallback.parquet")) {
+      o.dictionary_limit = 2000; /* unique names overflow it: dictionary pages then PLAIN */
+      o.page_bytes = 1000;
+      m = 0;
+    }
+    pl_parquet_column_options co[2] = {{"id", PL_ENC_DELTA_BINARY_PACKED}, {"name", PL_ENC_DELTA_LENGTH_BYTE_ARRAY}};
+    if (!strcmp(nm, "sp_delta.parquet")) {
+      o.columns = co;
+      o.n_columns = 2;
+      o.page_bytes = 4000;
+    }
+    if (!strcmp(nm, "sp_stats_trunc.parquet")) o.statistics_truncate = 2;
+    if (!strcmp(nm, "sp_plain_gzip.parquet")) {
+      o.dictionary = false;
+      o.codec = PL_CODEC_GZIP;
+      nulls = 0;
+    }
+    pl_batch *b = id_name_batch(rows, m, nulls, g_ck[k][0], g_ck[k][1]);
+    write_batch_file(nm, b, &o);
+    pl_batch_free(b);
+  }
+
+  /* empty strings, empty and null lists, null items */
+  {
+    pl_schema t;
+    pl_schema_init(&t);
+    pl_schema_add(&t, fld("s", pl_type_make(PL_STRING), true));
+    pl_schema_add(&t, fld("l", pl_type_list(fld("item", pl_type_make(PL_INT32), true)), true));
+    pl_schema_add(&t, fld("ll", pl_type_list(fld("item", pl_type_list(fld("item", pl_type_make(PL_STRING), true)), true)), false));
+    pl_batch *b = pl_batch_new(&t, NULL, &err);
+    pl_column *cs = b->columns[0], *cl = b->columns[1], *cll = b->columns[2];
+    for (int i = 0; i < 40; i++) {
+      if (i % 4 == 3) assert_int_equal(pl_column_append_null(cs, &err), PL_OK);
+      else assert_int_equal(pl_column_append_bytes(cs, "", 0, &err), PL_OK);
+      switch (i % 5) {
+      case 0: assert_int_equal(pl_column_append_null(cl, &err), PL_OK); break;   /* null list */
+      case 1: assert_int_equal(pl_column_end_list(cl, &err), PL_OK); break;      /* [] */
+      case 2:                                                                       /* [null] */
+        assert_int_equal(pl_column_append_null(cl->children[0], &err), PL_OK);
+        assert_int_equal(pl_column_end_list(cl, &err), PL_OK);
+        break;
+      default:                                                                      /* [i, null, -i] */
+        assert_int_equal(pl_column_append_int(cl->children[0], i, &err), PL_OK);
+        assert_int_equal(pl_column_append_null(cl->children[0], &err), PL_OK);
+        assert_int_equal(pl_column_append_int(cl->children[0], -i, &err), PL_OK);
+        assert_int_equal(pl_column_end_list(cl, &err), PL_OK);
+      }
+      /* ll: [[], null, ["x"], [""]] patterns */
+      pl_column *inner = cll->children[0];
+      for (int k = 0; k < i % 4; k++) {
+        if ((i + k) % 3 == 0) assert_int_equal(pl_column_append_null(inner, &err), PL_OK);
+        else {
+          for (int z = 0; z < (i + k) % 3 - 1; z++) assert_int_equal(pl_column_append_bytes(inner->children[0], "x", (size_t)(z % 2), &err), PL_OK);
+          assert_int_equal(pl_column_end_list(inner, &err), PL_OK);
+        }
+      }
+      assert_int_equal(pl_column_end_list(cll, &err), PL_OK);
+    }
+    assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+    o = opts();
+    write_batch_file("sp_empty_lists_v1.parquet", b, &o);
+    o.page_version = 2;
+    o.page_bytes = 16;
+    write_batch_file("sp_empty_lists_v2.parquet", b, &o);
+    pl_batch_free(b);
+    pl_schema_release(&t);
+  }
+
+  /* v2 pages never split a row: long lists with tiny pages */
+  {
+    pl_schema t;
+    pl_schema_init(&t);
+    pl_schema_add(&t, fld("emb", pl_type_list(fld("item", pl_type_make(PL_FLOAT32), false)), false));
+    pl_schema_add(&t, fld("words", pl_type_list(fld("item", pl_type_make(PL_STRING), true)), true));
+    pl_batch *b = pl_batch_new(&t, NULL, &err);
+    for (int i = 0; i < 300; i++) {
+      for (int k = 0; k < 64; k++) assert_int_equal(pl_column_append_float(b->columns[0]->children[0], (float)(i * 64 + k) / 7.0f, &err), PL_OK);
+      assert_int_equal(pl_column_end_list(b->columns[0], &err), PL_OK);
+      char w[32];
+      for (int k = 0; k < i % 50; k++) {
+        snprintf(w, sizeof w, "w%d", (i * k) % 97);
+        assert_int_equal(pl_column_append_bytes(b->columns[1]->children[0], w, strlen(w), &err), PL_OK);
+      }
+      assert_int_equal(pl_column_end_list(b->columns[1], &err), PL_OK);
+    }
+    assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+    o = opts();
+    o.page_version = 2;
+    o.page_bytes = 1000;
+    write_batch_file("sp_v2_long_lists.parquet", b, &o);
+    pl_batch_free(b);
+    pl_schema_release(&t);
+  }
+
+  /* long strings for statistics truncation */
+  {
+    pl_schema t;
+    pl_schema_init(&t);
+    pl_schema_add(&t, fld("s", pl_type_make(PL_STRING), false));
+    pl_batch *b = pl_batch_new(&t, NULL, &err);
+    char v[101];
+    for (int i = 0; i < 26; i++) {
+      memset(v, 'a' + i, 100);
+      v[100] = 0;
+      assert_int_equal(pl_column_append_bytes(b->columns[0], v, 100, &err), PL_OK);
+    }
+    assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+    o = opts();
+    o.statistics_truncate = 8;
+    write_batch_file("sp_stats_long.parquet", b, &o);
+    pl_batch_free(b);
+    pl_schema_release(&t);
+  }
+
+  /* key/value metadata */
+  {
+    char a[17], c[17];
+    pl_batch *b = id_name_batch(10, 3, 0, a, c);
+    pl_pq_kv kv[2] = {{"praline.test", "hello"}, {"empty", NULL}};
+    o = opts();
+    o.kv = kv;
+    o.n_kv = 2;
+    write_batch_file("sp_kv.parquet", b, &o);
+    pl_batch_free(b);
+  }
+}
+
+static void test_pqcheck_special(void **state) {
+  (void)state;
+  run_pqcheck();
+  const char *files[] = {"sp_empty.parquet", "sp_all_nulls.parquet", "sp_all_nulls_v2.parquet",
+                         "sp_empty_lists_v1.parquet", "sp_empty_lists_v2.parquet",
+                         "sp_v2_long_lists.parquet", "sp_kv.parquet"};
+  for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) assert_pq_ok(files[k]);
+  assert_int_equal(pq_rows("sp_empty.parquet"), 0);
+  assert_int_equal(pq_rows("sp_all_nulls.parquet"), 5);
+  assert_int_equal(pq_rows("sp_v2_long_lists.parquet"), 300);
+  for (size_t k = 0; k < sizeof g_idname_files / sizeof g_idname_files[0]; k++) {
+    const char *nm = g_idname_files[k];
+    assert_pq_ok(nm);
+    char got[17];
+    pq_column_checksum(nm, "id", got);
+    if (strcmp(got, g_ck[k][0])) fail_msg("%s: id checksum %s, expected %s", nm, got, g_ck[k][0]);
+    pq_column_checksum(nm, "name", got);
+    if (strcmp(got, g_ck[k][1])) fail_msg("%s: name checksum %s, expected %s", nm, got, g_ck[k][1]);
+  }
+  assert_int_equal(pq_rows("sp_one_row.parquet"), 1);
+  /* 3000 rows in row groups of 10 */
+  const char *f = pq_file("sp_many_rowgroups.parquet");
+  const char *rg = strstr(f, "\"rowGroups\": ");
+  assert_non_null(rg);
+  assert_int_equal(strtol(rg + 13, NULL, 10), 300);
+}
+
+/* ------------------------------------------------------------------ footer details */
+static void assert_has(const char *json, const char *needle, const char *what) {
+  if (!strstr(json, needle)) fail_msg("%s: footer lacks %s", what, needle);
+}
+
+static void test_footer_details(void **state) {
+  (void)state;
+  char *j = footer_json("all_ZSTD_v1_dict.parquet");
+  assert_has(j, "\"created_by\":\"praline version ", "created_by");
+  assert_has(j, "(build ", "created_by");
+  /* logical and converted types */
+  assert_has(j, "\"name\":\"n_int8\",\"converted_type\":\"INT_8\",\"logical_type\":{\"type\":\"INTEGER\",\"bitWidth\":8,\"isSigned\":true}", "int8");
+  assert_has(j, "\"name\":\"r_uint64\",\"converted_type\":\"UINT_64\",\"logical_type\":{\"type\":\"INTEGER\",\"bitWidth\":64,\"isSigned\":false}", "uint64");
+  assert_has(j, "\"name\":\"n_string\",\"converted_type\":\"UTF8\",\"logical_type\":{\"type\":\"STRING\"}", "string");
+  assert_has(j, "\"name\":\"n_date\",\"converted_type\":\"DATE\"", "date");
+  assert_has(j, "\"name\":\"n_ts_ms\",\"converted_type\":\"TIMESTAMP_MILLIS\",\"logical_type\":{\"type\":\"TIMESTAMP\",\"isAdjustedToUTC\":false,\"unit\":\"MILLIS\"}", "ts_ms");
+  assert_has(j, "\"name\":\"n_tstz_us\",\"converted_type\":\"TIMESTAMP_MICROS\",\"logical_type\":{\"type\":\"TIMESTAMP\",\"isAdjustedToUTC\":true,\"unit\":\"MICROS\"}", "tstz_us");
+  assert_has(j, "\"name\":\"n_tstz_ns\",\"logical_type\":{\"type\":\"TIMESTAMP\",\"isAdjustedToUTC\":true,\"unit\":\"NANOS\"}", "tstz_ns");
+  assert_has(j, "{\"type\":\"INT32\",\"repetition_type\":\"OPTIONAL\",\"name\":\"n_dec_5_2\",\"converted_type\":\"DECIMAL\",\"scale\":2,\"precision\":5", "dec 5");
+  assert_has(j, "{\"type\":\"INT64\",\"repetition_type\":\"REQUIRED\",\"name\":\"r_dec_15_3\",\"converted_type\":\"DECIMAL\"", "dec 15");
+  assert_has(j, "{\"type\":\"FIXED_LEN_BYTE_ARRAY\",\"type_length\":11,\"repetition_type\":\"OPTIONAL\",\"name\":\"n_dec_25_5\"", "dec 25");
+  assert_has(j, "{\"type\":\"FIXED_LEN_BYTE_ARRAY\",\"type_length\":16,\"repetition_type\":\"OPTIONAL\",\"name\":\"n_dec_38_10\"", "dec 38");
+  assert_has(j, "{\"repetition_type\":\"OPTIONAL\",\"name\":\"n_list_int32\",\"num_children\":1,\"converted_type\":\"LIST\",\"logical_type\":{\"type\":\"LIST\"}},{\"repetition_type\":\"REPEATED\",\"name\":\"list\",\"num_children\":1},{\"type\":\"INT32\",\"repetition_type\":\"OPTIONAL\",\"name\":\"element\"}", "3-level list");
+  assert_has(j, "\"name\":\"n_map\",\"num_children\":1,\"converted_type\":\"MAP\",\"logical_type\":{\"type\":\"MAP\"}},{\"repetition_type\":\"REPEATED\",\"name\":\"key_value\",\"num_children\":2},{\"type\":\"BYTE_ARRAY\",\"repetition_type\":\"REQUIRED\",\"name\":\"key\"", "map");
+  assert_has(j, "{\"repetition_type\":\"OPTIONAL\",\"name\":\"n_struct\",\"num_children\":2}", "struct");
+  /* statistics: signed vs unsigned order, -0/+0 and NaN, encodings */
+  assert_has(j, "\"path_in_schema\":[\"r_uint32\"]", "uint32 chunk");
+  char *u = strstr(j, "\"path_in_schema\":[\"r_uint32\"]");
+  char *us = strstr(u, "\"statistics\":");
+  assert_non_null(us);
+  /* 0xFFFFFFF0 is the max only in the unsigned order (signed, it would be the min: -16) */
+  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":4294967280,", 23));
+  us = strstr(strstr(j, "\"path_in_schema\":[\"r_uint64\"]"), "\"statistics\":");
+  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 35));
+  char *f = strstr(strstr(j, "\"path_in_schema\":[\"r_float32\"]"), "\"statistics\":");
+  assert_non_null(strstr(f, "\"null_count\":\"0\""));
+  char *d = strstr(strstr(j, "\"path_in_schema\":[\"r_float64\"]"), "\"statistics\":");
+  assert_true(strncmp(strstr(d, "\"max_value\":"), "\"max_value\":null", 16) != 0); /* NaN ignored */
+  char *e = strstr(strstr(j, "\"path_in_schema\":[\"r_int32\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE_DICTIONARY\"]")); /* required: no levels */
+  e = strstr(strstr(j, "\"path_in_schema\":[\"n_int32\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
+  free(j);
+
+  j = footer_json("all_SNAPPY_v2_plain.parquet");
+  e = strstr(strstr(j, "\"path_in_schema\":[\"r_bool\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"RLE\"]")); /* v2 booleans */
+  e = strstr(strstr(j, "\"path_in_schema\":[\"r_int64\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\"]"));
+  assert_null(strstr(e, "dictionary_page_offset\":") < strstr(e, "\"statistics\"") ? NULL : NULL);
+  free(j);
+
+  j = footer_json("sp_delta.parquet");
+  assert_has(j, "\"encodings\":[\"DELTA_BINARY_PACKED\"]", "delta int64");
+  assert_has(j, "\"encodings\":[\"RLE\",\"DELTA_LENGTH_BYTE_ARRAY\"]", "dlba string");
+  free(j);
+
+  j = footer_json("sp_dict_fallback.parquet");
+  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
+  assert_non_null(strstr(e, "\"dictionary_page_offset\""));
+  free(j);
+
+  j = footer_json("sp_kv.parquet");
+  assert_has(j, "\"key_value_metadata\":[{\"key\":\"praline.test\",\"value\":\"hello\"},{\"key\":\"empty\"}]", "kv");
+  free(j);
+
+  j = footer_json("sp_all_nulls.parquet");
+  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"statistics\":{\"null_count\":\"5\"}"));
+  free(j);
+
+  j = footer_json("sp_stats_long.parquet");
+  /* strings of 100 bytes, truncated to 8: min is a prefix, max an incremented prefix */
+  assert_has(j, "\"max_value\":\"zzzzzzz{\",\"min_value\":\"aaaaaaaa\",\"is_max_value_exact\":false,\"is_min_value_exact\":false", "truncated stats");
+  free(j);
+}
+
+int main(void) {
+  signal(SIGXFSZ, SIG_IGN);
+  g_dir = tu_mkdtemp("pqwriter");
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_write_matrix),
+      cmocka_unit_test(test_write_special),
+      cmocka_unit_test(test_pqcheck_matrix),
+      cmocka_unit_test(test_pqcheck_special),
+      cmocka_unit_test(test_footer_details),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
+  else fprintf(stderr, "files kept in %s\n", g_dir);
+  free(g_pq_json);
+  pl_free(g_dir);
+  return rc;
+}
