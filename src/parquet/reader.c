@@ -31,6 +31,7 @@ struct pl_parquet_file {
   int64_t size;
   pl_budget *budget;
   bool verify_crc;
+  bool pad_chunks; /* PARQUET-816: old parquet-mr understated column chunk sizes */
   pl_pq_file_metadata md;
   pl__schema schema;
 };
@@ -57,6 +58,15 @@ static pl_status pread_all(int fd, void *buf, size_t n, int64_t off, pl_error *e
 
 static uint32_t le32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* parquet-mr before 1.2.9 (PARQUET-816) wrote total_compressed_size without the dictionary
+ * page header, so pages may run up to ~100 bytes past the declared chunk end. */
+static bool old_parquet_mr(const char *created_by) {
+  if (!created_by || strncmp(created_by, "parquet-mr", 10)) return false;
+  int a = 0, b = 0, c = 0;
+  if (sscanf(created_by, "parquet-mr version %d.%d.%d", &a, &b, &c) < 1) return true;
+  return a < 1 || (a == 1 && (b < 2 || (b == 2 && c < 9)));
 }
 
 /* Structural checks that let the rest of the reader trust counts and types. */
@@ -158,6 +168,7 @@ pl_parquet_file *pl_parquet_open(const char *path, const pl_parquet_open_options
     pl_error_set(err, PL_EUNSUPPORTED, "%s: encrypted Parquet file (encryption_algorithm in the footer) is not supported", path);
     goto fail;
   }
+  f->pad_chunks = old_parquet_mr(f->md.created_by);
   if ((st = pl__schema_build(&f->md, &f->schema, err)) || (st = check_metadata(f, err))) {
     pl_error_prefix(err, "%s", path);
     goto fail;
@@ -261,7 +272,8 @@ static void chunk_open(chunk *c, const pl_parquet_file *f, const pl__leaf *lf, i
     start = m->dictionary_page_offset;
   c->pos = start;
   int64_t end;
-  if (__builtin_add_overflow(start, m->total_compressed_size, &end)) end = INT64_MAX;
+  if (__builtin_add_overflow(start, m->total_compressed_size + (f->pad_chunks ? 100 : 0), &end))
+    end = INT64_MAX;
   int64_t limit = f->size - 8; /* data never reaches into the footer */
   c->end = end < limit ? end : limit;
   c->values_left = m->num_values;
