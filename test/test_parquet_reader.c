@@ -699,6 +699,151 @@ static void test_metadata_api(void **state) {
   pl_parquet_close(f);
 }
 
+
+/* ------------------------------------------------------------------ round trips with praline's writer */
+/* A batch with nulls, nesting and every codec-relevant type, built with the builders. */
+static pl_batch *make_batch(int64_t n, pl_budget *b) {
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, pl_field_make("id", pl_type_make(PL_INT64), false));
+  pl_schema_add(&s, pl_field_make("name", pl_type_make(PL_STRING), true));
+  pl_schema_add(&s, pl_field_make("score", pl_type_make(PL_FLOAT64), true));
+  pl_schema_add(&s, pl_field_make("flag", pl_type_make(PL_BOOL), true));
+  pl_schema_add(&s, pl_field_make("tags", pl_type_list(pl_field_make("item", pl_type_make(PL_INT32), true)), true));
+  pl_batch *batch = pl_batch_new(&s, b, NULL);
+  pl_schema_release(&s);
+  assert_non_null(batch);
+  char buf[64];
+  for (int64_t i = 0; i < n; i++) {
+    assert_int_equal(pl_column_append_int(batch->columns[0], i * 7 - 1000, NULL), PL_OK);
+    if (i % 11 == 3) assert_int_equal(pl_column_append_null(batch->columns[1], NULL), PL_OK);
+    else {
+      int len = snprintf(buf, sizeof buf, "name-%lld", (long long)(i % 97));
+      assert_int_equal(pl_column_append_bytes(batch->columns[1], buf, (size_t)len, NULL), PL_OK);
+    }
+    if (i % 5 == 0) assert_int_equal(pl_column_append_null(batch->columns[2], NULL), PL_OK);
+    else assert_int_equal(pl_column_append_float(batch->columns[2], (double)i / 3.0, NULL), PL_OK);
+    if (i % 13 == 1) assert_int_equal(pl_column_append_null(batch->columns[3], NULL), PL_OK);
+    else assert_int_equal(pl_column_append_bool(batch->columns[3], i % 3 == 0, NULL), PL_OK);
+    pl_column *tags = batch->columns[4];
+    if (i % 17 == 2) {
+      assert_int_equal(pl_column_append_null(tags, NULL), PL_OK);
+    } else {
+      for (int64_t k = 0; k < i % 4; k++) {
+        if (k == 1 && i % 2) assert_int_equal(pl_column_append_null(tags->children[0], NULL), PL_OK);
+        else assert_int_equal(pl_column_append_int(tags->children[0], (int64_t)(i + k), NULL), PL_OK);
+      }
+      assert_int_equal(pl_column_end_list(tags, NULL), PL_OK);
+    }
+  }
+  assert_int_equal(pl_batch_finish(batch, NULL), PL_OK);
+  return batch;
+}
+
+static void checksums_of(const pl_batch *b, char sums[][17]) {
+  for (int32_t i = 0; i < b->schema.n_fields; i++) {
+    pl_checksum *ck = pl_checksum_new(&b->schema.fields[i].type);
+    assert_int_equal(pl_checksum_add(ck, b->columns[i], NULL), PL_OK);
+    pl_checksum_hex(ck, sums[i]);
+    pl_checksum_free(ck);
+  }
+}
+
+static void test_writer_round_trip(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("rt");
+  pl_budget *b = pl_budget_new(PL_UNLIMITED);
+  pl_batch *batch = make_batch(5000, b);
+  char want[5][17];
+  checksums_of(batch, want);
+  const pl_codec codecs[] = {PL_CODEC_UNCOMPRESSED, PL_CODEC_SNAPPY, PL_CODEC_GZIP, PL_CODEC_ZSTD,
+                             PL_CODEC_LZ4_RAW, PL_CODEC_BROTLI};
+  int runs = 0;
+  for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
+    for (int version = 1; version <= 2; version++) {
+      for (int dict = 0; dict <= 1; dict++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/rt-%zu-%d-%d.parquet", dir, c, version, dict);
+        pl_parquet_write_options o;
+        pl_parquet_write_options_default(&o);
+        o.codec = codecs[c];
+        o.page_version = version;
+        o.dictionary = dict;
+        o.page_bytes = 4096; /* many pages per row group */
+        o.row_group_rows = 1700;
+        pl_error err = {0};
+        pl_parquet_writer *w = pl_parquet_writer_open(path, &batch->schema, &o, b, &err);
+        if (!w) fail_msg("%s", err.msg);
+        assert_int_equal(pl_parquet_writer_write(w, batch, &err), PL_OK);
+        assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+        pl_parquet_scan_options so = {.batch_rows = 999};
+        scan_result res;
+        scan(path, &so, PL_UNLIMITED, true, &res);
+        if (res.st) fail_msg("%s: %s", path, res.msg);
+        assert_int_equal(res.rows, 5000);
+        for (int i = 0; i < 5; i++)
+          if (strcmp(res.sums[i], want[i]))
+            fail_msg("codec %s v%d dict %d column %s: %s != %s", pl_codec_name(codecs[c]), version, dict,
+                     res.names[i], res.sums[i], want[i]);
+        runs++;
+      }
+    }
+  }
+  assert_int_equal(runs, 24);
+  pl_batch_free(batch);
+  pl_budget_free(b);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+/* Dictionary-encoded long strings decode to far more than their chunk holds: batches must
+ * still stay near batch_bytes. */
+static void test_batch_bytes_adapts(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("bb");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/dict.parquet", dir);
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, pl_field_make("v", pl_type_make(PL_STRING), false));
+  pl_batch *batch = pl_batch_new(&s, NULL, NULL);
+  char big[3][2000];
+  for (int k = 0; k < 3; k++) memset(big[k], 'a' + k, sizeof big[k]);
+  for (int i = 0; i < 30000; i++)
+    assert_int_equal(pl_column_append_bytes(batch->columns[0], big[i % 3], sizeof big[0], NULL), PL_OK);
+  assert_int_equal(pl_batch_finish(batch, NULL), PL_OK);
+  pl_error err = {0};
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, NULL, NULL, &err);
+  assert_non_null(w);
+  assert_int_equal(pl_parquet_writer_write(w, batch, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(batch);
+  pl_schema_release(&s);
+  pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+  assert_non_null(f);
+  /* the chunk is tiny next to the 60 MB of decoded strings */
+  assert_true(pl_parquet_metadata(f)->row_groups[0].columns[0].meta.total_uncompressed_size < (1 << 20));
+  pl_parquet_scan_options so = {.batch_bytes = 1 << 20};
+  pl_parquet_reader *r = pl_parquet_reader_new(f, &so, NULL, &err);
+  size_t max_bytes = 0;
+  int64_t rows = 0, batches = 0;
+  pl_batch *bt;
+  while (pl_parquet_reader_next(r, &bt, &err) == PL_OK && bt) {
+    if (batches > 0 && pl_batch_bytes(bt) > max_bytes) max_bytes = pl_batch_bytes(bt);
+    rows += bt->length;
+    batches++;
+    pl_batch_free(bt);
+  }
+  assert_int_equal(rows, 30000);
+  /* after the first (probe) batch, every batch is within 2x of batch_bytes */
+  assert_true(max_bytes <= 2u << 20);
+  assert_true(batches > 20);
+  pl_parquet_reader_free(r);
+  pl_parquet_close(f);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_thrift_page_header),
@@ -716,6 +861,8 @@ int main(void) {
       cmocka_unit_test(test_crc),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_metadata_api),
+      cmocka_unit_test(test_writer_round_trip),
+      cmocka_unit_test(test_batch_bytes_adapts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

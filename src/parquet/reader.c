@@ -239,6 +239,8 @@ struct pl_parquet_reader {
   leaf_out *outs;
   bool rg_open;
   pl_buf scratch;       /* validity bytes during assembly */
+  bool has_var_leaf;    /* a selected leaf holds variable-length values */
+  double observed_per_row; /* output bytes per row of the last batch */
 };
 
 static void chunk_close(chunk *c) {
@@ -945,6 +947,8 @@ pl_parquet_reader *pl_parquet_reader_new(pl_parquet_file *f, const pl_parquet_sc
       if (!dup && r->n_leaves < s->n_leaves) r->leaves[r->n_leaves++] = l;
     }
   }
+  for (int32_t i = 0; i < r->n_leaves; i++)
+    r->has_var_leaf |= s->leaves[r->leaves[i]].phys == PL_PQ_BYTE_ARRAY;
   r->chunks = pl_calloc((size_t)r->n_leaves + 1, sizeof *r->chunks);
   r->outs = pl_calloc((size_t)r->n_leaves + 1, sizeof *r->outs);
   for (int32_t i = 0; i < r->n_leaves; i++) {
@@ -1007,8 +1011,12 @@ static int64_t batch_size(pl_parquet_reader *r, int32_t g, int64_t left) {
    * num_rows cannot turn into billions of empty batches. */
   if (r->n_leaves == 0) return left;
   int64_t n = r->batch_rows;
-  if (rg->num_rows > 0 && bytes > 0) {
-    double per_row = bytes / (double)rg->num_rows;
+  double per_row = rg->num_rows > 0 ? bytes / (double)rg->num_rows : 0;
+  /* Dictionary-encoded values decode to far more than their chunk's size: trust what the
+   * previous batch measured, and probe with a small first batch when values vary in size. */
+  if (r->observed_per_row > per_row) per_row = r->observed_per_row;
+  if (r->observed_per_row == 0 && r->has_var_leaf && n > 4096) n = 4096;
+  if (per_row > 0) {
     double fit = (double)r->batch_bytes / per_row;
     if (fit < (double)n) n = fit < 1 ? 1 : (int64_t)fit;
   }
@@ -1103,6 +1111,7 @@ pl_status pl_parquet_reader_next(pl_parquet_reader *r, pl_batch **out, pl_error 
       return st;
     }
     batch->length = n;
+    r->observed_per_row = (double)pl_batch_bytes(batch) / (double)n;
     r->rg_row += n;
     if (r->rg_row >= rows) {
       close_rg(r);
