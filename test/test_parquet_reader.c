@@ -413,6 +413,17 @@ static void test_projection(void **state) {
   assert_int_equal(res.st, PL_ENOTFOUND);
   assert_non_null(strstr(res.msg, "alltypes_plain.parquet"));
   assert_non_null(strstr(res.msg, "'nope'"));
+  const char *twice[] = {"id", "bool_col", "id"};
+  so = (pl_parquet_scan_options){.n_columns = 3, .columns = twice};
+  scan(corpus("alltypes_plain.parquet"), &so, PL_UNLIMITED, false, &res);
+  assert_int_equal(res.st, PL_EINVAL);
+  assert_non_null(strstr(res.msg, "twice"));
+  /* zero columns: row counts only */
+  so = (pl_parquet_scan_options){.n_columns = 0, .columns = twice};
+  scan(corpus("alltypes_tiny_pages.parquet"), &so, PL_UNLIMITED, false, &res);
+  assert_int_equal(res.st, PL_OK);
+  assert_int_equal(res.rows, 7300);
+  assert_int_equal(res.batches, 1);
 }
 
 /* Only the chosen columns' bytes are read: garbage over another column's chunk is unseen. */

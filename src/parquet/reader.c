@@ -235,6 +235,7 @@ struct pl_parquet_reader {
   size_t batch_bytes;
   int32_t n_leaves;     /* selected leaves */
   int32_t *leaves;      /* their leaf indices */
+  int32_t *leaf_slot;   /* schema leaf index -> position in leaves, or -1 */
   chunk *chunks;        /* one per selected leaf, for the current row group */
   leaf_out *outs;
   bool rg_open;
@@ -695,9 +696,7 @@ static pl_status build_children(pl_parquet_reader *r, const pl__node *node, cons
 static pl_status build(pl_parquet_reader *r, const pl__node *node, const pl_type *type,
                        pl_column **out, pl_error *err) {
   *out = NULL;
-  int32_t li = -1;
-  for (int32_t k = 0; k < r->n_leaves; k++)
-    if (r->leaves[k] == node->leaf) li = k;
+  int32_t li = r->leaf_slot[node->leaf];
   if (li < 0) return pl_error_set(err, PL_EINTERNAL, "leaf %d not selected", (int)node->leaf);
   leaf_out *o = &r->outs[li];
   const pl__leaf *lf = &r->f->schema.leaves[node->leaf];
@@ -904,6 +903,7 @@ void pl_parquet_reader_free(pl_parquet_reader *r) {
   pl_free(r->chunks);
   pl_free(r->outs);
   pl_free(r->leaves);
+  pl_free(r->leaf_slot);
   pl_free(r->sel);
   pl_free(r->rgs);
   pl_schema_release(&r->out_schema);
@@ -929,6 +929,11 @@ pl_parquet_reader *pl_parquet_reader_new(pl_parquet_file *f, const pl_parquet_sc
         pl_error_set(err, PL_ENOTFOUND, "%s: no column '%s'", f->path, o->columns[i]);
         goto fail;
       }
+      for (int32_t j = 0; j < r->n_sel; j++)
+        if (r->sel[j] == k) {
+          pl_error_set(err, PL_EINVAL, "%s: column '%s' is listed twice", f->path, o->columns[i]);
+          goto fail;
+        }
       r->sel[r->n_sel++] = k;
     }
   } else {
@@ -936,15 +941,17 @@ pl_parquet_reader *pl_parquet_reader_new(pl_parquet_file *f, const pl_parquet_sc
     for (int32_t i = 0; i < s->n_fields; i++) r->sel[r->n_sel++] = i;
   }
   r->leaves = pl_calloc((size_t)s->n_leaves + 1, sizeof *r->leaves);
+  r->leaf_slot = pl_malloc(((size_t)s->n_leaves + 1) * sizeof *r->leaf_slot);
+  for (int32_t l = 0; l < s->n_leaves; l++) r->leaf_slot[l] = -1;
   for (int32_t i = 0; i < r->n_sel; i++) {
     int32_t fi = r->sel[i];
     pl_field fc;
     pl_field_copy(&fc, &s->arrow.fields[fi]);
     pl_schema_add(&r->out_schema, fc);
     for (int32_t l = s->field_first_leaf[fi]; l < s->field_first_leaf[fi + 1]; l++) {
-      bool dup = false;
-      for (int32_t k = 0; k < r->n_leaves; k++) dup |= r->leaves[k] == l;
-      if (!dup && r->n_leaves < s->n_leaves) r->leaves[r->n_leaves++] = l;
+      if (r->leaf_slot[l] >= 0) continue; /* the same column named twice */
+      r->leaf_slot[l] = r->n_leaves;
+      r->leaves[r->n_leaves++] = l;
     }
   }
   for (int32_t i = 0; i < r->n_leaves; i++)
