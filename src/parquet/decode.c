@@ -636,7 +636,9 @@ static pl_status dbp_all(const uint8_t *p, const uint8_t *end, pl_buf *buf, int6
   dbp s;
   pl_status st = dbp_init(&s, p, end, true, err);
   if (st) return st;
-  if (s.total > (uint64_t)(end - p) * 64 + 1) return corrupt(err, "DELTA length count exceeds the page");
+  /* each block of block_size values costs at least 1 + mini_count bytes (min delta, widths) */
+  uint64_t blocks = (uint64_t)(end - s.p) / (1 + s.mini_count) + 1;
+  if (s.total > blocks * s.block_size + 1) return corrupt(err, "DELTA length count exceeds the page");
   if ((st = pl_buf_reserve_total(buf, (size_t)s.total * 4 + 4, err))) return st;
   uint64_t tmp[CHUNK];
   int32_t *o = (int32_t *)buf->data;
