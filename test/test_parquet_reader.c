@@ -855,11 +855,146 @@ static void test_batch_bytes_adapts(void **state) {
   pl_free(dir);
 }
 
+/* ------------------------------------------------------------------ schema mapping rules */
+typedef struct el {
+  const char *name;
+  int type, rep, children, ct;
+  int32_t len;
+  pl_pq_logical lt;
+} el;
+
+#define G(name, rep, n, ct) {name, -1, rep, n, ct, 0, {0}}
+#define P(name, type, rep, ct) {name, type, rep, 0, ct, 0, {0}}
+enum { REQ = PL_REP_REQUIRED, OPT = PL_REP_OPTIONAL, REP = PL_REP_REPEATED, NOCT = -1 };
+
+/* Maps one top-level field (els[0] is its root) and checks the canonical type and levels. */
+static void check_schema(const el *els, int n, const char *want_type, int max_def, int max_rep) {
+  pl_pq_file_metadata md;
+  memset(&md, 0, sizeof md);
+  md.n_schema = n + 1;
+  md.schema = pl_calloc((size_t)n + 1, sizeof *md.schema);
+  md.schema[0].name = pl_strdup("schema");
+  md.schema[0].type = -1;
+  md.schema[0].repetition = -1;
+  md.schema[0].converted_type = -1;
+  md.schema[0].num_children = 1;
+  for (int i = 0; i < n; i++) {
+    pl_pq_schema_element *e = &md.schema[i + 1];
+    e->name = pl_strdup(els[i].name);
+    e->type = els[i].type;
+    e->repetition = els[i].rep;
+    e->num_children = els[i].children;
+    e->converted_type = els[i].ct;
+    e->type_length = els[i].len;
+    e->logical = els[i].lt;
+    if (els[i].ct == PL_CT_DECIMAL) {
+      e->precision = 20;
+      e->scale = 2;
+      e->has_precision = e->has_scale = true;
+    }
+  }
+  pl__schema s;
+  pl_error err = {0};
+  pl_status st = pl__schema_build(&md, &s, &err);
+  if (!want_type) {
+    assert_int_not_equal(st, PL_OK);
+    assert_true(err.msg[0] != 0);
+  } else {
+    if (st) fail_msg("%s: %s", want_type, err.msg);
+    char t[512];
+    pl_type_canonical(&s.arrow.fields[0].type, t, sizeof t);
+    if (strcmp(t, want_type)) fail_msg("got %s, want %s", t, want_type);
+    assert_int_equal(s.leaves[0].max_def, max_def);
+    assert_int_equal(s.leaves[0].max_rep, max_rep);
+    pl__schema_release(&s);
+  }
+  pl_pq_file_metadata_release(&md);
+}
+
+static void test_schema_rules(void **state) {
+  (void)state;
+  /* LogicalTypes.md backward-compatibility rules for lists */
+  const el two_level[] = {G("my_list", OPT, 1, PL_CT_LIST), P("element", PL_PQ_INT32, REP, NOCT)};
+  check_schema(two_level, 2, "list<int32>", 2, 1);
+  const el tuple_many[] = {G("my_list", OPT, 1, PL_CT_LIST), G("element", REP, 2, NOCT),
+                           P("str", PL_PQ_BYTE_ARRAY, REQ, PL_CT_UTF8), P("num", PL_PQ_INT32, REQ, NOCT)};
+  check_schema(tuple_many, 4, "list<struct<str:string,num:int32>>", 2, 1);
+  const el array_one[] = {G("my_list", OPT, 1, PL_CT_LIST), G("array", REP, 1, NOCT),
+                          P("str", PL_PQ_BYTE_ARRAY, REQ, PL_CT_UTF8)};
+  check_schema(array_one, 3, "list<struct<str:string>>", 2, 1);
+  const el tuple_one[] = {G("my_list", OPT, 1, PL_CT_LIST), G("my_list_tuple", REP, 1, NOCT),
+                          P("str", PL_PQ_BYTE_ARRAY, REQ, PL_CT_UTF8)};
+  check_schema(tuple_one, 3, "list<struct<str:string>>", 2, 1);
+  const el three_level[] = {G("my_list", OPT, 1, PL_CT_LIST), G("list", REP, 1, NOCT),
+                            P("element", PL_PQ_INT32, OPT, NOCT)};
+  check_schema(three_level, 3, "list<int32>", 3, 1);
+  const el spark_bag[] = {G("a", OPT, 1, PL_CT_LIST), G("bag", REP, 1, NOCT), P("array", PL_PQ_INT64, OPT, NOCT)};
+  check_schema(spark_bag, 3, "list<int64>", 3, 1);
+  /* a repeated field without annotation is a required list of required items */
+  const el bare[] = {P("x", PL_PQ_INT32, REP, NOCT)};
+  check_schema(bare, 1, "list<int32>", 1, 1);
+  const el bare_group[] = {G("g", REP, 2, NOCT), P("a", PL_PQ_INT32, OPT, NOCT), P("b", PL_PQ_DOUBLE, REQ, NOCT)};
+  check_schema(bare_group, 3, "list<struct<a:int32,b:float64>>", 2, 1);
+  /* maps, including the legacy MAP_KEY_VALUE annotation */
+  const el map[] = {G("m", REQ, 1, PL_CT_MAP), G("key_value", REP, 2, NOCT),
+                    P("key", PL_PQ_BYTE_ARRAY, REQ, PL_CT_UTF8), P("value", PL_PQ_INT32, OPT, NOCT)};
+  check_schema(map, 4, "map<string,int32>", 1, 1);
+  const el mkv[] = {G("m", OPT, 1, PL_CT_MAP_KEY_VALUE), G("map", REP, 2, NOCT),
+                    P("key", PL_PQ_INT32, REQ, NOCT), P("value", PL_PQ_INT32, OPT, NOCT)};
+  check_schema(mkv, 4, "map<int32,int32>", 2, 1);
+  /* list of lists and structs of maps */
+  const el nested[] = {G("s", OPT, 1, NOCT), G("l", OPT, 1, PL_CT_LIST), G("list", REP, 1, NOCT),
+                       G("element", OPT, 1, PL_CT_LIST), G("list", REP, 1, NOCT),
+                       P("element", PL_PQ_FLOAT, REQ, NOCT)};
+  check_schema(nested, 6, "struct<l:list<list<float32>>>", 5, 2);
+  /* primitive types and legacy converted types */
+  const el i8[] = {P("v", PL_PQ_INT32, OPT, PL_CT_INT_8)};
+  check_schema(i8, 1, "int8", 1, 0);
+  const el u16[] = {P("v", PL_PQ_INT32, REQ, PL_CT_UINT_16)};
+  check_schema(u16, 1, "uint16", 0, 0);
+  const el tsm[] = {P("v", PL_PQ_INT64, OPT, PL_CT_TIMESTAMP_MICROS)};
+  check_schema(tsm, 1, "timestamptz", 1, 0);
+  el tsn[] = {P("v", PL_PQ_INT64, OPT, NOCT)};
+  tsn[0].lt = (pl_pq_logical){.kind = PL_LT_TIMESTAMP, .unit = PL_TU_NANOS, .utc = false};
+  check_schema(tsn, 1, "timestamp", 1, 0);
+  el u64[] = {P("v", PL_PQ_INT64, OPT, NOCT)};
+  u64[0].lt = (pl_pq_logical){.kind = PL_LT_INTEGER, .bit_width = 64, .is_signed = false};
+  check_schema(u64, 1, "uint64", 1, 0);
+  const el i96[] = {P("v", PL_PQ_INT96, OPT, NOCT)};
+  check_schema(i96, 1, "timestamp", 1, 0);
+  el dec[] = {P("v", PL_PQ_FIXED_LEN_BYTE_ARRAY, OPT, PL_CT_DECIMAL)};
+  dec[0].len = 9;
+  check_schema(dec, 1, "decimal(20,2)", 1, 0);
+  el f16[] = {P("v", PL_PQ_FIXED_LEN_BYTE_ARRAY, OPT, NOCT)};
+  f16[0].len = 2;
+  f16[0].lt = (pl_pq_logical){.kind = PL_LT_FLOAT16};
+  check_schema(f16, 1, "float16", 1, 0);
+  el json[] = {P("v", PL_PQ_BYTE_ARRAY, OPT, NOCT)};
+  json[0].lt = (pl_pq_logical){.kind = PL_LT_JSON};
+  check_schema(json, 1, "string", 1, 0);
+  const el date[] = {P("v", PL_PQ_INT32, OPT, PL_CT_DATE)};
+  check_schema(date, 1, "date", 1, 0);
+  /* refused shapes */
+  const el two_kids[] = {G("l", OPT, 2, PL_CT_LIST), P("a", PL_PQ_INT32, REP, NOCT), P("b", PL_PQ_INT32, REP, NOCT)};
+  check_schema(two_kids, 3, NULL, 0, 0);
+  const el bad_rep[] = {P("v", PL_PQ_INT32, 7, NOCT)};
+  check_schema(bad_rep, 1, NULL, 0, 0);
+  const el bad_type[] = {P("v", 9, OPT, NOCT)};
+  check_schema(bad_type, 1, NULL, 0, 0);
+  el flba0[] = {P("v", PL_PQ_FIXED_LEN_BYTE_ARRAY, OPT, NOCT)};
+  check_schema(flba0, 1, NULL, 0, 0);
+  const el empty_group[] = {G("g", OPT, 0, NOCT)};
+  check_schema(empty_group, 1, NULL, 0, 0);
+  const el short_group[] = {G("g", OPT, 3, NOCT), P("a", PL_PQ_INT32, OPT, NOCT)};
+  check_schema(short_group, 2, NULL, 0, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_thrift_page_header),
       cmocka_unit_test(test_thrift_hostile),
       cmocka_unit_test(test_rle_hybrid),
+      cmocka_unit_test(test_schema_rules),
       cmocka_unit_test(test_delta_binary_packed),
       cmocka_unit_test(test_delta_byte_arrays),
       cmocka_unit_test(test_byte_stream_split),
