@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "parquet/reader_internal.h"
@@ -671,6 +672,13 @@ static void test_open_errors(void **state) {
   fclose(fp);
   assert_null(pl_parquet_open(path, NULL, NULL, &err));
   assert_non_null(strstr(err.msg, "footer length"));
+  /* a FIFO neither blocks nor reads */
+  snprintf(path, sizeof path, "%s/fifo.parquet", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_null(pl_parquet_open(path, NULL, NULL, &err));
+  assert_non_null(strstr(err.msg, "not a regular file"));
+  assert_null(pl_parquet_open(dir, NULL, NULL, &err));
+  assert_non_null(strstr(err.msg, "not a regular file"));
   tu_rmrf(dir);
   pl_free(dir);
 }

@@ -111,7 +111,8 @@ pl_parquet_file *pl_parquet_open(const char *path, const pl_parquet_open_options
   uint8_t *footer = NULL;
   uint32_t flen = 0;
   pl_status st;
-  f->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block the open; it is refused just below */
+  f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f->fd < 0) {
     pl_error_set(err, PL_EIO, "%s: cannot open: %s", path, strerror(errno));
     goto fail;
@@ -119,6 +120,10 @@ pl_parquet_file *pl_parquet_open(const char *path, const pl_parquet_open_options
   struct stat sb;
   if (fstat(f->fd, &sb) != 0) {
     pl_error_set(err, PL_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    goto fail;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    pl_error_set(err, PL_EIO, "%s: not a regular file (Parquet needs random access)", path);
     goto fail;
   }
   f->size = (int64_t)sb.st_size;
