@@ -532,7 +532,8 @@ static pl_batch *id_name_batch(int64_t rows, int64_t m, int64_t nulls, char id_c
   return b;
 }
 
-static char g_ck[16][2][17]; /* expected checksums of the id/name files, by index */
+static char g_ck[16][2][17];
+static char g_mixed_ck[4][17]; /* expected checksums of the id/name files, by index */
 static const char *const g_idname_files[] = {
     "sp_one_row.parquet", "sp_many_rowgroups.parquet", "sp_many_pages_v1.parquet",
     "sp_many_pages_v2.parquet", "sp_dict_fallback.parquet", "sp_delta.parquet",
@@ -667,6 +668,36 @@ static void test_write_special(void **state) {
     pl_schema_release(&t);
   }
 
+  /* mixed nullability at every level (required children of nullable parents and back) */
+  {
+    pl_schema t;
+    pl_schema_init(&t);
+    pl_field c_in[1] = {fld("d", pl_type_make(PL_FLOAT64), true)};
+    pl_field st[3] = {fld("a", pl_type_make(PL_INT32), false),
+                      fld("b", pl_type_list(fld("item", pl_type_make(PL_STRING), false)), false),
+                      fld("c", pl_type_struct(1, c_in), false)};
+    pl_schema_add(&t, fld("ms", pl_type_struct(3, st), true));
+    pl_schema_add(&t, fld("ml", pl_type_list(fld("item", pl_type_list(fld("item", pl_type_make(PL_INT64), false)), true)), false));
+    pl_field mv[1] = {fld("x", pl_type_make(PL_STRING), false)};
+    pl_schema_add(&t, fld("mm", pl_type_map(fld("key", pl_type_make(PL_INT32), false), fld("value", pl_type_struct(1, mv), true)), true));
+    pl_schema_add(&t, fld("lb", pl_type_list(fld("item", pl_type_make(PL_BOOL), true)), true));
+    pl_batch *b = make_batch(&t, 700, 3, 0);
+    for (int c = 0; c < t.n_fields; c++) {
+      pl_checksum *cks = pl_checksum_new(&t.fields[c].type);
+      assert_int_equal(pl_checksum_add(cks, b->columns[c], &err), PL_OK);
+      pl_checksum_hex(cks, g_mixed_ck[c]);
+      pl_checksum_free(cks);
+    }
+    o = opts();
+    o.page_bytes = 300;
+    write_batch_file("sp_mixed_v1.parquet", b, &o);
+    o.page_version = 2;
+    o.codec = PL_CODEC_LZ4_RAW;
+    write_batch_file("sp_mixed_v2.parquet", b, &o);
+    pl_batch_free(b);
+    pl_schema_release(&t);
+  }
+
   /* long strings for statistics truncation */
   {
     pl_schema t;
@@ -719,6 +750,17 @@ static void test_pqcheck_special(void **state) {
     if (strcmp(got, g_ck[k][0])) fail_msg("%s: id checksum %s, expected %s", nm, got, g_ck[k][0]);
     pq_column_checksum(nm, "name", got);
     if (strcmp(got, g_ck[k][1])) fail_msg("%s: name checksum %s, expected %s", nm, got, g_ck[k][1]);
+  }
+  const char *mixed[4] = {"ms", "ml", "mm", "lb"};
+  for (int v = 1; v <= 2; v++) {
+    char nm[64];
+    snprintf(nm, sizeof nm, "sp_mixed_v%d.parquet", v);
+    assert_pq_ok(nm);
+    for (int c = 0; c < 4; c++) {
+      char got[17];
+      pq_column_checksum(nm, mixed[c], got);
+      if (strcmp(got, g_mixed_ck[c])) fail_msg("%s %s: %s, expected %s", nm, mixed[c], got, g_mixed_ck[c]);
+    }
   }
   assert_int_equal(pq_rows("sp_one_row.parquet"), 1);
   /* 3000 rows in row groups of 10 */
