@@ -177,9 +177,10 @@ static void coerce(pl__node **slot, const pl_type *t) {
  * out_a / out_b receive the types each side is cast to. */
 static bool unify2(const pl__node *a, const pl__node *b, bool for_cmp, pl_type *out_a, pl_type *out_b) {
   pl_type_id ta = a->type.id, tb = b->type.id;
-  if (ta == T_NULL && tb == T_NULL) {
-    *out_a = pl_type_make(PL_BOOL);
-    *out_b = pl_type_make(PL_BOOL);
+  if (ta == T_NULL && tb == T_NULL) { /* still open: a later operand (or the end) decides */
+    memset(out_a, 0, sizeof *out_a);
+    memset(out_b, 0, sizeof *out_b);
+    out_a->id = out_b->id = T_NULL;
     return true;
   }
   if (ta == T_NULL || tb == T_NULL) {
