@@ -694,6 +694,7 @@ static pl_status check_node(checker *ck, pl__node **slot) {
   case N_CALL: return check_call(ck, n);
   case N_CASE: {
     int nw = n->nargs / 2;
+    if (nw + n->has_else > 64) return fail(ck, n->pos, "case has %d branches; at most 64 are supported", nw + n->has_else);
     for (int i = 0; i < nw; i++)
       if ((st = need_bool(ck, &n->args[2 * i], "'when'"))) return st;
     /* values: odd slots, and the else at the end */

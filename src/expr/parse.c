@@ -356,9 +356,10 @@ static pl_status parse_args(parser *ps, pl__node *call) {
   if (st) return st;
   if (ps->t.kind == T_RP) return next(ps);
   for (;;) {
-    pl__node *a;
-    if ((st = parse_or(ps, &a))) return st;
-    pl__node_add(call, a);
+    pl__node *a = NULL;
+    st = parse_or(ps, &a);
+    if (a) pl__node_add(call, a); /* partial trees too, so that they are freed */
+    if (st) return st;
     if (ps->t.kind == T_COMMA) {
       if ((st = next(ps))) return st;
       continue;
@@ -374,17 +375,20 @@ static pl_status parse_case(parser *ps, pl__node **out) {
   if (st) return st;
   if (!is_kw(ps, "when")) return expected(ps, "'when' (only the searched form: case when <cond> then ...)");
   while (is_kw(ps, "when")) {
-    pl__node *cond, *val;
-    if ((st = next(ps)) || (st = parse_or(ps, &cond))) return st;
-    pl__node_add(n, cond);
+    pl__node *cond = NULL, *val = NULL;
+    if (!(st = next(ps))) st = parse_or(ps, &cond);
+    if (cond) pl__node_add(n, cond);
+    if (st) return st;
     if (!is_kw(ps, "then")) return expected(ps, "'then'");
-    if ((st = next(ps)) || (st = parse_or(ps, &val))) return st;
-    pl__node_add(n, val);
+    if (!(st = next(ps))) st = parse_or(ps, &val);
+    if (val) pl__node_add(n, val);
+    if (st) return st;
   }
   if (is_kw(ps, "else")) {
-    pl__node *val;
-    if ((st = next(ps)) || (st = parse_or(ps, &val))) return st;
-    pl__node_add(n, val);
+    pl__node *val = NULL;
+    if (!(st = next(ps))) st = parse_or(ps, &val);
+    if (val) pl__node_add(n, val);
+    if (st) return st;
     n->has_else = true;
   }
   if (!is_kw(ps, "end")) return expected(ps, "'when', 'else' or 'end'");
@@ -449,10 +453,11 @@ static pl_status parse_primary(parser *ps, pl__node **out) {
       break;
     }
     if (is_kw(ps, "cast")) {
-      pl__node *n = pl__node_new(N_CAST, pos), *a;
+      pl__node *n = pl__node_new(N_CAST, pos), *a = NULL;
       *out = n;
-      if ((st = next(ps)) || (st = expect(ps, T_LP, "'(' after cast")) || (st = parse_or(ps, &a))) break;
-      pl__node_add(n, a);
+      if (!(st = next(ps)) && !(st = expect(ps, T_LP, "'(' after cast"))) st = parse_or(ps, &a);
+      if (a) pl__node_add(n, a);
+      if (st) break;
       if (!is_kw(ps, "as")) {
         st = expected(ps, "'as' (cast(x as int64))");
         break;
