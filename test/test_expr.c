@@ -219,6 +219,8 @@ static void test_compile_errors(void **state) {
       {"i > 1)", "expected an operator or the end", 6},
       {"", "empty expression", 1},
       {"'abc", "unterminated string", 1},
+      {"s = 'abc\\", "unterminated string", 5}, /* a backslash as the last byte */
+      {"`abc", "unterminated quoted name", 1},
       {"s = 'a\\qb'", "unknown escape '\\q'", 7},
       {"s = '\\uD800'", "surrogate", 6},
       {"i + s", "'+' needs numbers, got int32 and string", 5},

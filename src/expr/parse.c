@@ -154,7 +154,10 @@ static pl_status lex_quoted(parser *ps, token *t) {
       i++;
       continue;
     }
-    if (i + 1 >= ps->len) continue; /* reported as unterminated above */
+    if (i + 1 >= ps->len) { /* a backslash at the very end: unterminated */
+      i++;
+      continue;
+    }
     char e = s[i + 1];
     int32_t epos = i;
     i += 2;
