@@ -395,6 +395,12 @@ static void test_arithmetic(void **state) {
   check_eval("(2 + 3) * 4", "int64", "20|20|20|20|20");
   check_eval("-(-(j))", "int64", "10|3|5|null|0");
   check_eval("null + j", "int64", "null|null|null|null|null");
+  check_eval("- -1 + j", "int64", "11|4|6|null|1");
+  check_eval("-(-9223372036854775808)", "uint64", "9223372036854775808|9223372036854775808|9223372036854775808|"
+                                                  "9223372036854775808|9223372036854775808");
+  check_eval("'x' || 1 || 2.5 || true", "string", "x12.5true|x12.5true|x12.5true|x12.5true|x12.5true");
+  check_eval("concat(1, null, 'a')", "string", "1a|1a|1a|1a|1a");
+  check_eval("cast(1 as string) || substr('abc', 2)", "string", "1bc|1bc|1bc|1bc|1bc");
 }
 
 /* Integer overflow is an error naming the row and the values; it is not raised for rows
@@ -496,6 +502,9 @@ static void test_comparisons(void **state) {
   check_eval("i < u64", "bool", "false|true|null|false|null");
   check_eval("u64 = 18446744073709551615", "bool", "false|false|true|false|null");
   check_eval("u64 >= j", "bool", "false|false|true|null|null");
+  check_eval("u64 > -1", "bool", "true|true|true|true|null"); /* no int64 detour for the uint64 side */
+  check_eval("u64 in (-1, 1)", "bool", "false|true|false|false|null");
+  check_eval("u64 between -5 and 1", "bool", "true|true|false|false|null");
   check_eval("f > 0", "bool", "true|false|null|true|false");
   check_eval("f32 = 0.1", "bool", "false|false|false|false|false"); /* float32 0.1 is not float64 0.1 */
   check_eval("f32 = 0.1::float32", "bool", "false|false|false|false|true");

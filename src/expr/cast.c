@@ -287,7 +287,7 @@ pl__vec *pl__k_cast(pl__ctx *c, const pl__node *n, pl__vec *a, const uint8_t *ac
       break;
     case V_F64: {
       double d = is_f ? fv : is_u ? (double)uv : (double)iv;
-      ((double *)v->data)[i] = tt == PL_FLOAT32 ? (double)(float)d : d;
+      ((double *)v->data)[i] = tt == PL_FLOAT32 ? pl__f32(d) : d;
       break;
     }
     case V_U64:

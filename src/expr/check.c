@@ -153,8 +153,13 @@ static pl_type_id common_num(const pl__node *a, const pl__node *b) {
  * implicit cast. The conversions requested here are those `unify` allows. */
 static void coerce(pl__node **slot, const pl_type *t) {
   pl__node *n = *slot;
-  if (n->type.id == t->id && (t->id != PL_TIMESTAMP || n->type.unit == t->unit)) return;
-  if (n->kind == N_LIT && (n->lit == L_NULL || (n->lit == L_INT && n->untyped_int))) {
+  if (n->type.id == t->id && (t->id != PL_TIMESTAMP || n->type.unit == t->unit)) {
+    n->untyped_int = false; /* the context has decided */
+    return;
+  }
+  /* Literals take a numeric type (or any type, for null) in place; the checker made sure an
+   * integer literal fits the type it is given. */
+  if (n->kind == N_LIT && (n->lit == L_NULL || (n->lit == L_INT && n->untyped_int && is_num(t->id)))) {
     pl_type c;
     pl_type_copy(&c, t);
     set_type(n, c);
@@ -196,8 +201,10 @@ static bool unify2(const pl__node *a, const pl__node *b, bool for_cmp, pl_type *
   }
   pl_type_id c = common_num(a, b);
   if (c != T_NULL) {
-    if (for_cmp && is_int(ta) && is_int(tb) && !a->untyped_int && !b->untyped_int &&
-        (ta == PL_UINT64) != (tb == PL_UINT64) && (is_signed(ta) || is_signed(tb))) {
+    /* uint64 against a signed value (a column, or a negative literal): compare exactly,
+     * without forcing the uint64 side into int64 */
+    bool ua = ta == PL_UINT64 && !a->untyped_int, ub = tb == PL_UINT64 && !b->untyped_int;
+    if (for_cmp && c == PL_INT64 && is_int(ta) && is_int(tb) && ua != ub) {
       *out_a = pl_type_make(ta == PL_UINT64 ? PL_UINT64 : PL_INT64);
       *out_b = pl_type_make(tb == PL_UINT64 ? PL_UINT64 : PL_INT64);
       return true;
@@ -261,6 +268,25 @@ static pl_status unify_all(checker *ck, pl__node *n, int from, int step, const c
     pl_type_release(&t);
   }
   return PL_OK;
+}
+
+/* For `in` and `between`, which only compare: uint64 values met by signed ones stay uint64
+ * (the comparison kernel compares the two exactly) instead of going through int64. */
+static bool unify_mixed_u64(pl__node *n) {
+  bool has_u = false, has_s = false;
+  for (int32_t i = 0; i < n->nargs; i++) {
+    const pl__node *a = n->args[i];
+    pl_type_id id = a->type.id;
+    if (id == T_NULL) continue;
+    if (!is_int(id)) return false;
+    if (id == PL_UINT64 && !a->untyped_int) has_u = true;
+    else if (is_signed(id) && (!a->untyped_int || !lit_fits(a, PL_UINT64))) has_s = true;
+  }
+  if (!has_u || !has_s) return false;
+  pl_type t = pl_type_make(PL_INT64);
+  for (int32_t i = 0; i < n->nargs; i++)
+    if (n->args[i]->type.id != PL_UINT64 || n->args[i]->untyped_int) coerce(&n->args[i], &t);
+  return true;
 }
 
 /* ------------------------------------------------------------------ casts */
@@ -686,7 +712,7 @@ static pl_status check_node(checker *ck, pl__node **slot) {
       if (n->args[i]->type.id >= PL_LIST && n->args[i]->type.id != T_NULL)
         return fail(ck, n->args[i]->pos, "%s cannot compare %s values", n->kind == N_IN ? "'in'" : "'between'",
                     tname(&n->args[i]->type, x, sizeof x));
-    if ((st = unify_all(ck, n, 0, 1, n->kind == N_IN ? "'in'" : "'between'"))) return st;
+    if (!unify_mixed_u64(n) && (st = unify_all(ck, n, 0, 1, n->kind == N_IN ? "'in'" : "'between'"))) return st;
     set_type(n, pl_type_make(PL_BOOL));
     n->nullable = any_nullable(n, 0);
     return validate_args(ck, n);

@@ -189,6 +189,14 @@ pl__vec *pl__k_math(pl__ctx *c, const pl__node *n, pl__vec *const *a, const uint
 pl__vec *pl__k_string(pl__ctx *c, const pl__node *n, pl__vec *const *a);
 pl__vec *pl__k_matches(pl__ctx *c, const pl__node *n, pl__vec *a);
 
+/* A double rounded to float32. Out of float range it is infinity (a plain C conversion
+ * would be undefined there). */
+static inline double pl__f32(double d) {
+  if (d >= 0x1.ffffffp127) return __builtin_inf();
+  if (d <= -0x1.ffffffp127) return -__builtin_inf();
+  return (double)(float)d;
+}
+
 /* Integer range of an integer-like type id. */
 void pl__int_range(pl_type_id id, int64_t *lo, int64_t *hi);
 

@@ -126,7 +126,7 @@ pl__vec *pl__k_arith(pl__ctx *c, const pl__node *n, pl__vec *a, pl__vec *b, cons
     default: for (int64_t i = 0; i < rows; i++) O[i] = B[i & mb] == 0 ? 0 : fmod(A[i & ma], B[i & mb]); break;
     }
     if (v->tid == PL_FLOAT32)
-      for (int64_t i = 0; i < rows; i++) O[i] = (float)O[i];
+      for (int64_t i = 0; i < rows; i++) O[i] = pl__f32(O[i]);
   }
   if (divides) {
     /* x / 0 and x % 0 are null, whatever the type */
@@ -395,7 +395,7 @@ pl__vec *pl__k_math(pl__ctx *c, const pl__node *n, pl__vec *const *in, const uin
   case F_ROUND:
     if (!b) for (int64_t i = 0; i < rows; i++) O[i] = round(A[i & ma]);
     else for (int64_t i = 0; i < rows; i++) O[i] = round_digits(A[i & ma], ((int64_t *)b->data)[i & mb]);
-    if (v->tid == PL_FLOAT32) for (int64_t i = 0; i < rows; i++) O[i] = (float)O[i];
+    if (v->tid == PL_FLOAT32) for (int64_t i = 0; i < rows; i++) O[i] = pl__f32(O[i]);
     break;
   case F_SQRT: for (int64_t i = 0; i < rows; i++) O[i] = sqrt(A[i & ma]); break;
   case F_LN: for (int64_t i = 0; i < rows; i++) O[i] = log(A[i & ma]); break;

@@ -524,9 +524,17 @@ static pl_status parse_unary(parser *ps, pl__node **out) {
   pl__node *a = *out;
   /* Fold -literal so that -9223372036854775808 is an int64 and -1 stays an untyped integer. */
   if (a->kind == N_LIT && a->lit == L_INT) {
-    if (a->lit_u > (uint64_t)INT64_MAX + 1) return fail(ps, pos, "integer literal -%llu does not fit int64", (unsigned long long)a->lit_u);
-    a->lit_i = a->lit_u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)a->lit_u;
-    a->lit_big = false;
+    if (a->lit_big) { /* only 2^63 negates into range */
+      if (a->lit_u > (uint64_t)INT64_MAX + 1)
+        return fail(ps, pos, "integer literal -%llu does not fit int64", (unsigned long long)a->lit_u);
+      a->lit_i = INT64_MIN;
+      a->lit_big = false;
+    } else if (a->lit_i == INT64_MIN) { /* - -9223372036854775808 */
+      a->lit_u = (uint64_t)INT64_MAX + 1;
+      a->lit_big = true;
+    } else {
+      a->lit_i = -a->lit_i;
+    }
     a->pos = pos;
     return PL_OK;
   }

@@ -167,7 +167,7 @@ pl__vec *pl__vec_literal(const pl__node *n) {
   case V_U64: v->c_val.u = n->lit_big ? n->lit_u : (uint64_t)n->lit_i; break;
   case V_F64:
     v->c_val.f = n->lit == L_FLOAT ? n->lit_f : n->lit_big ? (double)n->lit_u : (double)n->lit_i;
-    if (t == PL_FLOAT32) v->c_val.f = (float)v->c_val.f;
+    if (t == PL_FLOAT32) v->c_val.f = pl__f32(v->c_val.f);
     break;
   case V_STR:
     v->c_off[0] = 0;
@@ -380,7 +380,7 @@ pl_status pl__vec_to_column(pl__ctx *c, const pl__vec *v, const pl_type *t, pl_c
       for (int64_t i = 0; i < n; i++) {
         if (!OK_ROW(i)) continue;
         if (w == 4) {
-          float f = (float)d[i & m];
+          float f = (float)pl__f32(d[i & m]);
           memcpy(dst + i * 4, &f, 4);
         } else {
           memcpy(dst + i * 8, &d[i & m], 8);
