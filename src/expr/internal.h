@@ -139,9 +139,12 @@ pl__vkind pl__kind_of(pl_type_id id);
 pl__vec *pl__vec_new(pl__vkind kind, pl_type_id tid);
 /* An owned zeroed buffer of n bytes attached to v (NULL and err set on failure). */
 void *pl__vec_alloc(pl__ctx *c, pl__vec *v, size_t n);
+void *pl__vec_alloc_nz(pl__ctx *c, pl__vec *v, size_t n); /* not zeroed: the caller writes every byte */
 void pl__vec_free(pl__ctx *c, pl__vec *v);
 /* A fresh array vector of n rows (data allocated, validity not). */
 pl__vec *pl__vec_array(pl__ctx *c, pl__vkind kind, pl_type_id tid, int64_t n);
+/* The same, data not zeroed: for kernels that write every row, null rows included. */
+pl__vec *pl__vec_array_nz(pl__ctx *c, pl__vkind kind, pl_type_id tid, int64_t n);
 /* Rows the result of an op over these inputs holds: 1 if all are constant, else ctx n. */
 int64_t pl__rows(pl__ctx *c, pl__vec *const *v, int k);
 /* out->valid = AND of the inputs' validity (left NULL if all valid). */

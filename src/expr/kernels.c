@@ -74,7 +74,7 @@ static pl__vec *overflow_error(pl__ctx *c, const pl__node *n, pl__vec *a, pl__ve
 pl__vec *pl__k_arith(pl__ctx *c, const pl__node *n, pl__vec *a, pl__vec *b, const uint8_t *active) {
   pl__vec *in[2] = {a, b};
   int64_t rows = pl__rows(c, in, 2), ma = pl__m(a), mb = pl__m(b);
-  pl__vec *v = pl__vec_array(c, a->kind, n->type.id, rows);
+  pl__vec *v = pl__vec_array_nz(c, a->kind, n->type.id, rows);
   if (!v) return NULL;
   v->cnst = rows == 1 && a->cnst && b->cnst;
   if (pl__valid_and(c, v, in, 2)) goto fail;
@@ -148,7 +148,7 @@ fail:
 
 pl__vec *pl__k_neg(pl__ctx *c, const pl__node *n, pl__vec *a, const uint8_t *active) {
   int64_t rows = pl__rows(c, &a, 1), m = pl__m(a);
-  pl__vec *v = pl__vec_array(c, a->kind, n->type.id, rows);
+  pl__vec *v = pl__vec_array_nz(c, a->kind, n->type.id, rows);
   if (!v) return NULL;
   v->cnst = a->cnst;
   if (pl__valid_and(c, v, &a, 1)) goto fail;
@@ -212,7 +212,7 @@ pl__vec *pl__k_cmp(pl__ctx *c, int op, pl__vec *a, pl__vec *b) {
   }
   pl__vec *in[2] = {a, b};
   int64_t rows = pl__rows(c, in, 2), ma = pl__m(a), mb = pl__m(b);
-  pl__vec *v = pl__vec_array(c, V_BOOL, PL_BOOL, rows);
+  pl__vec *v = pl__vec_array_nz(c, V_BOOL, PL_BOOL, rows);
   if (!v) return NULL;
   v->cnst = rows == 1 && a->cnst && b->cnst;
   if (pl__valid_and(c, v, in, 2)) {
@@ -247,7 +247,7 @@ pl__vec *pl__k_cmp(pl__ctx *c, int op, pl__vec *a, pl__vec *b) {
 pl__vec *pl__k_and_or(pl__ctx *c, bool is_and, pl__vec *a, pl__vec *b) {
   pl__vec *in[2] = {a, b};
   int64_t rows = pl__rows(c, in, 2), ma = pl__m(a), mb = pl__m(b);
-  pl__vec *v = pl__vec_array(c, V_BOOL, PL_BOOL, rows);
+  pl__vec *v = pl__vec_array_nz(c, V_BOOL, PL_BOOL, rows);
   if (!v) return NULL;
   v->cnst = rows == 1 && a->cnst && b->cnst;
   const uint8_t *A = a->data, *B = b->data, *VA = a->valid, *VB = b->valid;
@@ -280,7 +280,7 @@ pl__vec *pl__k_and_or(pl__ctx *c, bool is_and, pl__vec *a, pl__vec *b) {
 
 pl__vec *pl__k_not(pl__ctx *c, pl__vec *a) {
   int64_t rows = pl__rows(c, &a, 1), m = pl__m(a);
-  pl__vec *v = pl__vec_array(c, V_BOOL, PL_BOOL, rows);
+  pl__vec *v = pl__vec_array_nz(c, V_BOOL, PL_BOOL, rows);
   if (!v) return NULL;
   v->cnst = a->cnst;
   if (pl__valid_and(c, v, &a, 1)) {
@@ -295,7 +295,7 @@ pl__vec *pl__k_not(pl__ctx *c, pl__vec *a) {
 
 pl__vec *pl__k_isnull(pl__ctx *c, pl__vec *a, bool negate) {
   int64_t rows = pl__rows(c, &a, 1), m = pl__m(a);
-  pl__vec *v = pl__vec_array(c, V_BOOL, PL_BOOL, rows);
+  pl__vec *v = pl__vec_array_nz(c, V_BOOL, PL_BOOL, rows);
   if (!v) return NULL;
   v->cnst = a->cnst;
   uint8_t *O = v->data;

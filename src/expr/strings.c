@@ -58,10 +58,17 @@ static size_t utf8_encode(uint8_t *out, uint32_t cp) {
   return 4;
 }
 
+/* Characters = bytes that are not continuation bytes (10xxxxxx), counted 8 bytes at a time:
+ * a continuation byte has bit 7 set and bit 6 clear. */
 static int64_t char_count(const uint8_t *p, size_t n) {
-  int64_t k = 0;
-  for (size_t i = 0; i < n; i++) k += !is_cont(p[i]);
-  return k;
+  size_t i = 0, cont = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    cont += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL);
+  }
+  for (; i < n; i++) cont += is_cont(p[i]);
+  return (int64_t)(n - cont);
 }
 
 /* Byte offset of the character with 0-based index k (n if past the end). */
@@ -86,7 +93,9 @@ static pl_status map_case(pl__ctx *c, pl_buf *buf, const uint8_t *p, size_t n, b
   for (size_t i = 0; i < n;) {
     uint8_t b = p[i];
     if (b < 0x80) {
-      o[w++] = upper ? (b >= 'a' && b <= 'z' ? b - 32 : b) : (b >= 'A' && b <= 'Z' ? b + 32 : b);
+      /* ASCII, branch-free: flip bit 5 of letters in the source case */
+      uint8_t from = upper ? 'a' : 'A';
+      o[w++] = (uint8_t)(b ^ ((uint8_t)(b - from) < 26u) << 5);
       i++;
       continue;
     }

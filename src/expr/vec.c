@@ -41,13 +41,13 @@ pl__vec *pl__vec_new(pl__vkind kind, pl_type_id tid) {
   return v;
 }
 
-void *pl__vec_alloc(pl__ctx *c, pl__vec *v, size_t n) {
+static void *vec_alloc(pl__ctx *c, pl__vec *v, size_t n, bool zero) {
   if (n == 0) n = 8;
   if (v->n_own == (int)(sizeof v->own / sizeof v->own[0])) {
     pl_error_set(c->err, PL_EINTERNAL, "expression vector holds too many buffers");
     return NULL;
   }
-  void *p = pl_budget_calloc(c->b, n, c->err);
+  void *p = zero ? pl_budget_calloc(c->b, n, c->err) : pl_budget_alloc(c->b, n, c->err);
   if (!p) return NULL;
   v->own[v->n_own].p = p;
   v->own[v->n_own].n = n;
@@ -55,23 +55,31 @@ void *pl__vec_alloc(pl__ctx *c, pl__vec *v, size_t n) {
   return p;
 }
 
+void *pl__vec_alloc(pl__ctx *c, pl__vec *v, size_t n) { return vec_alloc(c, v, n, true); }
+void *pl__vec_alloc_nz(pl__ctx *c, pl__vec *v, size_t n) { return vec_alloc(c, v, n, false); }
+
 void pl__vec_free(pl__ctx *c, pl__vec *v) {
   if (!v) return;
   for (int i = 0; i < v->n_own; i++) pl_budget_free_mem(c->b, v->own[i].p, v->own[i].n);
   pl_free(v);
 }
 
-pl__vec *pl__vec_array(pl__ctx *c, pl__vkind kind, pl_type_id tid, int64_t n) {
+static pl__vec *vec_array(pl__ctx *c, pl__vkind kind, pl_type_id tid, int64_t n, bool zero) {
   pl__vec *v = pl__vec_new(kind, tid);
   v->n = n;
   if (kind == V_STR || kind == V_OPAQUE) return v;
   size_t w = kind == V_BOOL ? 1 : 8;
-  v->data = pl__vec_alloc(c, v, (size_t)n * w);
+  v->data = vec_alloc(c, v, (size_t)n * w, zero);
   if (!v->data) {
     pl__vec_free(c, v);
     return NULL;
   }
   return v;
+}
+
+pl__vec *pl__vec_array(pl__ctx *c, pl__vkind kind, pl_type_id tid, int64_t n) { return vec_array(c, kind, tid, n, true); }
+pl__vec *pl__vec_array_nz(pl__ctx *c, pl__vkind kind, pl_type_id tid, int64_t n) {
+  return vec_array(c, kind, tid, n, false);
 }
 
 int64_t pl__rows(pl__ctx *c, pl__vec *const *v, int k) {
@@ -87,7 +95,7 @@ static void make_const(pl__vec *v) {
 
 uint8_t *pl__valid_make(pl__ctx *c, pl__vec *out) {
   if (out->valid) return out->valid;
-  out->valid = pl__vec_alloc(c, out, (size_t)out->n);
+  out->valid = pl__vec_alloc_nz(c, out, (size_t)out->n);
   if (out->valid) memset(out->valid, 1, (size_t)out->n);
   return out->valid;
 }
@@ -96,7 +104,7 @@ pl_status pl__valid_and(pl__ctx *c, pl__vec *out, pl__vec *const *v, int k) {
   bool any = false;
   for (int i = 0; i < k; i++) any |= v[i]->valid != NULL;
   if (!any) return PL_OK;
-  uint8_t *o = pl__vec_alloc(c, out, (size_t)out->n);
+  uint8_t *o = pl__vec_alloc_nz(c, out, (size_t)out->n);
   if (!o) return c->err ? c->err->code : PL_ENOMEM;
   memset(o, 1, (size_t)out->n);
   for (int i = 0; i < k; i++) {
@@ -227,7 +235,7 @@ pl_status pl__vec_load(pl__ctx *c, const pl_column *col, pl__vec **out) {
       pl__vec_free(c, v);
       return short_buffer(c, col, "validity");
     }
-    if (!(v->valid = pl__vec_alloc(c, v, (size_t)n))) goto oom;
+    if (!(v->valid = pl__vec_alloc_nz(c, v, (size_t)n))) goto oom;
     const uint8_t *bits = col->validity.data;
     for (int64_t i = 0; i < n; i++) v->valid[i] = (bits[i >> 3] >> (i & 7)) & 1;
   }
@@ -270,7 +278,7 @@ pl_status pl__vec_load(pl__ctx *c, const pl_column *col, pl__vec **out) {
     *out = v;
     return PL_OK;
   }
-  if (!(v->data = pl__vec_alloc(c, v, (size_t)n * (kind == V_BOOL ? 1 : 8)))) goto oom;
+  if (!(v->data = pl__vec_alloc_nz(c, v, (size_t)n * (kind == V_BOOL ? 1 : 8)))) goto oom;
   switch (id) {
 #define WIDEN(ID, T, DST)                                                                                    \
   case ID: {                                                                                                 \
