@@ -885,6 +885,11 @@ static void test_bind_errors(void **state) {
   assert_null(c);
   pl_expr_free(e);
   pl_schema_release(&s);
+  /* errors without an error struct: NULL is fine */
+  OK(pl_expr_compile("i + 1", &FX->schema, &e, NULL));
+  assert_int_equal(pl_expr_eval(e, FX, B, &c, NULL), PL_EINVAL); /* overflow at row 3 */
+  pl_expr_free(e);
+  assert_int_equal(pl_expr_compile("i +", &FX->schema, &e, NULL), PL_EINVAL);
   /* a budget too small fails cleanly */
   pl_budget *tiny = pl_budget_new(64);
   OK(pl_expr_compile("upper(s) || lower(s)", &FX->schema, &e, &E));

@@ -383,9 +383,7 @@ static pl_status bind(evaluator *ev, const pl_expr *e, const pl_batch *in, pl_er
 
 /* Evaluates the root over the whole batch into a vector (constants stay one row). */
 static pl_status eval_root(const pl_expr *e, const pl_batch *in, pl_budget *b, evaluator *ev, pl__vec **out,
-                           pl_error *err) {
-  pl_error local;
-  if (!err) err = &local;
+                           pl_error *err /* not NULL */) {
   pl_error_clear(err);
   *ev = (evaluator){.c = {.e = e, .in = in, .b = b, .err = err, .n = in->length}};
   pl_status st = bind(ev, e, in, err);
@@ -396,6 +394,8 @@ static pl_status eval_root(const pl_expr *e, const pl_batch *in, pl_budget *b, e
 }
 
 pl_status pl_expr_eval(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_column **out, pl_error *err) {
+  pl_error local; /* the kernels report through ctx.err, which must point somewhere */
+  if (!err) err = &local;
   *out = NULL;
   evaluator ev;
   pl__vec *v = NULL;
@@ -407,6 +407,8 @@ pl_status pl_expr_eval(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_co
 }
 
 pl_status pl_expr_filter(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_batch **out, pl_error *err) {
+  pl_error local;
+  if (!err) err = &local;
   *out = NULL;
   if (e->type.id != PL_BOOL) {
     char x[128];
@@ -417,7 +419,7 @@ pl_status pl_expr_filter(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_
   pl__vec *v = NULL;
   uint8_t *sel = NULL;
   pl_status st = eval_root(e, in, b, &ev, &v, err);
-  if (!st && !(sel = mask_with(&ev.c, NULL, v, true, false))) st = err && err->code ? err->code : PL_ENOMEM;
+  if (!st && !(sel = mask_with(&ev.c, NULL, v, true, false))) st = err->code ? err->code : PL_ENOMEM;
   pl__vec_free(&ev.c, v);
   if (!st) st = pl_expr_gather(in, sel, b, out, err);
   mask_free(&ev.c, sel);
