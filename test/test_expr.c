@@ -648,18 +648,18 @@ static void test_casts(void **state) {
   (void)state;
   pl_batch *b = empty_batch();
   add(b, "t", strs(PL_STRING, (const char *[]){"42", " -7 ", "12abc", "", NULL, "3.9", "9223372036854775808", "1e3",
-                                                "true", "2024-02-29", "2023-02-29"}, 11));
+                                                "true", "2024-02-29", "2023-02-29", "1e400", "-inf"}, 13));
   OK(pl_batch_finish(b, &E));
   pl_batch *saved = FX;
   FX = b;
   /* text that is not a number gives null (never an error) */
-  check_eval("cast(t as int64)", "int64", "42|-7|null|null|null|null|null|null|null|null|null");
-  check_eval("cast(t as int8)", "int8", "42|-7|null|null|null|null|null|null|null|null|null");
-  check_eval("t::float64", "float64", "42|-7|null|null|null|3.9|9.22337e+18|1000|null|null|null");
-  check_eval("t::uint64", "uint64", "42|null|null|null|null|null|9223372036854775808|null|null|null|null");
-  check_eval("t::bool", "bool", "null|null|null|null|null|null|null|null|true|null|null");
-  check_eval("t::date32", "date", "null|null|null|null|null|null|null|null|null|19782|null");
-  check_eval("t::date32::string", "string", "null|null|null|null|null|null|null|null|null|2024-02-29|null");
+  check_eval("cast(t as int64)", "int64", "42|-7|null|null|null|null|null|null|null|null|null|null|null");
+  check_eval("cast(t as int8)", "int8", "42|-7|null|null|null|null|null|null|null|null|null|null|null");
+  check_eval("t::float64", "float64", "42|-7|null|null|null|3.9|9.22337e+18|1000|null|null|null|null|-inf");
+  check_eval("t::uint64", "uint64", "42|null|null|null|null|null|9223372036854775808|null|null|null|null|null|null");
+  check_eval("t::bool", "bool", "null|null|null|null|null|null|null|null|true|null|null|null|null");
+  check_eval("t::date32", "date", "null|null|null|null|null|null|null|null|null|19782|null|null|null");
+  check_eval("t::date32::string", "string", "null|null|null|null|null|null|null|null|null|2024-02-29|null|null|null");
   FX = saved;
   pl_batch_free(b);
   check_eval("cast(f as int32)", "int32", "2|-1|null|4|0"); /* rounds half away from zero */

@@ -5,6 +5,7 @@
  * overflow error like the arithmetic ones. */
 #include "expr/internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,9 @@ static bool parse_f64(const uint8_t *p, size_t n, double *out) {
   memcpy(buf, p, n);
   buf[n] = 0;
   char *end;
+  errno = 0;
   *out = strtod(buf, &end);
+  if (errno == ERANGE && isinf(*out)) return false; /* '1e400' does not fit a float64 */
   return end == buf + n;
 }
 

@@ -459,7 +459,7 @@ static pl_status check_cast(checker *ck, pl__node *n) {
   pl_type_copy(&t, &n->cast_type);
   set_type(n, t);
   /* Widening casts and casts to text never fail; the others give null where they do. */
-  bool safe = a->type.id == to || to == PL_STRING || to == PL_BINARY || to == PL_FLOAT64 ||
+  bool safe = a->type.id == to || to == PL_STRING || to == PL_BINARY || (to == PL_FLOAT64 && is_num(a->type.id)) ||
               (is_int(a->type.id) && is_int(to) && common_int(a->type.id, to) == to) ||
               (a->type.id == PL_BOOL && is_num(to));
   n->nullable = a->nullable || !safe;
