@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ helpers */
-static char *g_dir; /* files checked by pqcheck at the end of the group */
+static char *g_dir;  /* the test's temporary directory */
+static char *g_mdir; /* the matrix files (all_*), checked by one pqcheck run */
+static char *g_sdir; /* the special files (sp_*), checked by another */
+static const char *dir_for(const char *name) { return strncmp(name, "all_", 4) ? g_sdir : g_mdir; }
 static bool g_full_decimals; /* decimals over their whole precision */
 
 #define OK(expr)                                                                            \
@@ -240,7 +243,7 @@ static pl_batch *make_batch(const pl_schema *s, int64_t rows, uint64_t seed0, in
 static void write_file(const char *name, const pl_schema *s, const pl_parquet_write_options *o,
                        int batches, int64_t rows) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir_for(name), name);
   pl_error err = {0};
   pl_parquet_writer *w = pl_parquet_writer_open(path, s, o, NULL, &err);
   if (!w) fail_msg("open %s: %s", path, err.msg);
@@ -255,19 +258,47 @@ static void write_file(const char *name, const pl_schema *s, const pl_parquet_wr
 }
 
 /* ------------------------------------------------------------------ pqcheck */
-static char *g_pq_json; /* pqcheck --json over g_dir */
+/* pqcheck runs in the background while other tests go on (it needs a few seconds per file). */
+typedef struct bg_check {
+  FILE *p;
+  char *out;
+} bg_check;
+static bg_check g_bg_m, g_bg_s, g_bg_b, g_bg_h;
+static char g_huge_want[17];
+static char *g_huge_dir;
 
-static void run_pqcheck(void) {
-  if (g_pq_json) return;
-  int rc = tu_run(&g_pq_json, "%s/tools/pqcheck '%s' --json 2>/dev/null", tu_shared_dir(), g_dir);
-  (void)rc;
-  assert_non_null(strstr(g_pq_json, "\"files\""));
+static void bg_start(bg_check *b, const char *target, const char *readers) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "%s/tools/pqcheck '%s' --json %s%s 2>/dev/null", tu_shared_dir(), target,
+           readers ? "--readers " : "", readers ? readers : "");
+  b->p = popen(cmd, "r");
+  assert_non_null(b->p);
 }
+
+static const char *bg_wait(bg_check *b) {
+  if (b->out) return b->out;
+  assert_non_null(b->p);
+  size_t cap = 1 << 16, len = 0, n;
+  b->out = malloc(cap);
+  while ((n = fread(b->out + len, 1, cap - len - 1, b->p)) > 0) {
+    len += n;
+    if (cap - len < 2) b->out = realloc(b->out, cap *= 2);
+  }
+  b->out[len] = 0;
+  pclose(b->p);
+  b->p = NULL;
+  if (!strstr(b->out, "\"files\"")) fail_msg("pqcheck gave no report: %.300s", b->out);
+  return b->out;
+}
+
+static const char *g_pq_json; /* the report holding the file asked for */
+static void run_pqcheck(void) {}
 
 /* The JSON object of one file in pqcheck's output (a pointer to its "file" key). */
 static const char *pq_file(const char *name) {
   char key[1200];
-  snprintf(key, sizeof key, "\"file\": \"%s/%s\"", g_dir, name);
+  snprintf(key, sizeof key, "\"file\": \"%s/%s\"", dir_for(name), name);
+  g_pq_json = bg_wait(strncmp(name, "all_", 4) ? &g_bg_s : &g_bg_m);
   const char *p = strstr(g_pq_json, key);
   if (!p) fail_msg("pqcheck did not report %s", name);
   return p;
@@ -326,7 +357,7 @@ static inline void ck_hex(ck *c, char out[17]) {
 static char *footer_json(const char *name) {
   char script[1200], path[1200];
   snprintf(script, sizeof script, "%s/.meta.mjs", g_dir);
-  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir_for(name), name);
   FILE *f = fopen(script, "w");
   assert_non_null(f);
   const char *home = getenv("HOME");
@@ -352,12 +383,34 @@ static void matrix_name(char *buf, size_t cap, pl_codec c, int v, bool dict) {
   snprintf(buf, cap, "all_%s_v%d_%s.parquet", pl_codec_name(c), v, dict ? "dict" : "plain");
 }
 
+/* Expected column checksums of the matrix files, computed by columnar's pl_checksum (an
+ * independent renderer of pqcheck's canonical text) over the batches written. */
+static int g_mcols;
+static char (*g_mck)[17];
+static char **g_mnames;
+
 static void test_write_matrix(void **state) {
   (void)state;
   pl_schema s;
   pl_schema_init(&s);
   add_all_types(&s, true);
   add_all_types(&s, false);
+  g_mcols = s.n_fields;
+  g_mck = calloc((size_t)s.n_fields, sizeof *g_mck);
+  g_mnames = calloc((size_t)s.n_fields, sizeof *g_mnames);
+  for (int c = 0; c < s.n_fields; c++) {
+    pl_checksum *ck = pl_checksum_new(&s.fields[c].type);
+    assert_non_null(ck);
+    for (int k = 0; k < 2; k++) {
+      pl_batch *b = make_batch(&s, 1000, (uint64_t)k + 1, (int64_t)k * 1000);
+      pl_error err = {0};
+      assert_int_equal(pl_checksum_add(ck, b->columns[c], &err), PL_OK);
+      pl_batch_free(b);
+    }
+    pl_checksum_hex(ck, g_mck[c]);
+    pl_checksum_free(ck);
+    g_mnames[c] = strdup(s.fields[c].name);
+  }
   for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++)
     for (int v = 1; v <= 2; v++)
       for (int d = 0; d <= 1; d++) {
@@ -374,6 +427,7 @@ static void test_write_matrix(void **state) {
         write_file(name, &s, &o, 2, 1000);
       }
   pl_schema_release(&s);
+  bg_start(&g_bg_m, g_mdir, NULL);
 }
 
 static void test_pqcheck_matrix(void **state) {
@@ -387,6 +441,19 @@ static void test_pqcheck_matrix(void **state) {
         assert_pq_ok(name);
         assert_int_equal(pq_rows(name), 2000);
       }
+  /* the content matches what was written, as columnar's checksum renders it */
+  int bad = 0;
+  for (int c = 0; c < g_mcols; c++) {
+    char got[17];
+    char nm[128];
+    matrix_name(nm, sizeof nm, PL_CODEC_ZSTD, 2, true);
+    pq_column_checksum(nm, g_mnames[c], got);
+    if (strcmp(got, g_mck[c])) {
+      fprintf(stderr, "column %s: pqcheck %s, pl_checksum %s\n", g_mnames[c], got, g_mck[c]);
+      bad++;
+    }
+  }
+  assert_int_equal(bad, 0);
   /* every file holds the same data: the content checksums must not depend on the layout */
   char a[17], b[17];
   char n0[128], n1[128];
@@ -423,7 +490,7 @@ static void simple_schema(pl_schema *s) {
  * easy to derive, so the simple files below build their own values. */
 static void write_batch_file(const char *name, pl_batch *b, const pl_parquet_write_options *o) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir_for(name), name);
   pl_error err = {0};
   pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, o, NULL, &err);
   if (!w) fail_msg("open %s: %s", path, err.msg);
@@ -630,6 +697,7 @@ static void test_write_special(void **state) {
     write_batch_file("sp_kv.parquet", b, &o);
     pl_batch_free(b);
   }
+  bg_start(&g_bg_s, g_sdir, NULL);
 }
 
 static void test_pqcheck_special(void **state) {
@@ -664,6 +732,19 @@ static void assert_has(const char *json, const char *needle, const char *what) {
   if (!strstr(json, needle)) fail_msg("%s: footer lacks %s", what, needle);
 }
 
+/* The ColumnMetaData JSON of column `col` in the first row group (malloc'd copy). */
+static char *chunk_meta(const char *j, const char *col) {
+  char key[256];
+  snprintf(key, sizeof key, "\"path_in_schema\":[\"%s\"]", col);
+  const char *p = strstr(j, key);
+  if (!p) fail_msg("no chunk for %s", col);
+  const char *a = p;
+  while (a > j && strncmp(a, "\"meta_data\":{", 13)) a--;
+  const char *e = strstr(p, "\"meta_data\":{");
+  if (!e) e = p + strlen(p);
+  return pl_strndup(a, (size_t)(e - a));
+}
+
 static void test_footer_details(void **state) {
   (void)state;
   char *j = footer_json("all_ZSTD_v1_dict.parquet");
@@ -686,40 +767,57 @@ static void test_footer_details(void **state) {
   assert_has(j, "{\"repetition_type\":\"OPTIONAL\",\"name\":\"n_struct\",\"num_children\":2}", "struct");
   /* statistics: signed vs unsigned order, -0/+0 and NaN, encodings */
   assert_has(j, "\"path_in_schema\":[\"r_uint32\"]", "uint32 chunk");
-  char *u = strstr(j, "\"path_in_schema\":[\"r_uint32\"]");
-  char *us = strstr(u, "\"statistics\":");
-  assert_non_null(us);
+  char *us = chunk_meta(j, "r_uint32");
   /* 0xFFFFFFF0 is the max only in the unsigned order (signed, it would be the min: -16) */
   assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":4294967280,", 23));
-  us = strstr(strstr(j, "\"path_in_schema\":[\"r_uint64\"]"), "\"statistics\":");
-  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 35));
-  char *f = strstr(strstr(j, "\"path_in_schema\":[\"r_float32\"]"), "\"statistics\":");
-  assert_non_null(strstr(f, "\"null_count\":\"0\""));
-  char *d = strstr(strstr(j, "\"path_in_schema\":[\"r_float64\"]"), "\"statistics\":");
-  assert_true(strncmp(strstr(d, "\"max_value\":"), "\"max_value\":null", 16) != 0); /* NaN ignored */
-  char *e = strstr(strstr(j, "\"path_in_schema\":[\"r_int32\"]"), "\"meta_data\"");
+  pl_free(us);
+  us = chunk_meta(j, "r_uint64");
+  assert_true(!strncmp(strstr(us, "\"max_value\":"), "\"max_value\":\"18446744073709551612\"", 34));
+  pl_free(us);
+  /* float32 -0.0 values: the min is written as -0 only if it is zero; here it is negative */
+  char *e = chunk_meta(j, "r_float32");
+  assert_non_null(strstr(e, "\"null_count\":\"0\""));
+  assert_non_null(strstr(e, "\"min_value\":-"));
+  pl_free(e);
+  e = chunk_meta(j, "r_float64"); /* NaN every 17 rows is ignored: min/max are numbers */
+  assert_non_null(strstr(e, "\"max_value\":7"));
+  assert_null(strstr(e, "NaN"));
+  assert_null(strstr(e, "null,"));
+  pl_free(e);
+  e = chunk_meta(j, "r_int32");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE_DICTIONARY\"]")); /* required: no levels */
-  e = strstr(strstr(j, "\"path_in_schema\":[\"n_int32\"]"), "\"meta_data\"");
+  assert_non_null(strstr(e, "\"min_value\":-2147483648"));
+  pl_free(e);
+  e = chunk_meta(j, "n_int32");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
+  assert_non_null(strstr(e, "\"null_count\":\"300\""));
+  pl_free(e);
   free(j);
 
   j = footer_json("all_SNAPPY_v2_plain.parquet");
-  e = strstr(strstr(j, "\"path_in_schema\":[\"r_bool\"]"), "\"meta_data\"");
+  e = chunk_meta(j, "r_bool");
   assert_non_null(strstr(e, "\"encodings\":[\"RLE\"]")); /* v2 booleans */
-  e = strstr(strstr(j, "\"path_in_schema\":[\"r_int64\"]"), "\"meta_data\"");
+  pl_free(e);
+  e = chunk_meta(j, "r_int64");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\"]"));
-  assert_null(strstr(e, "dictionary_page_offset\":") < strstr(e, "\"statistics\"") ? NULL : NULL);
+  assert_null(strstr(e, "dictionary_page_offset"));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_delta.parquet");
-  assert_has(j, "\"encodings\":[\"DELTA_BINARY_PACKED\"]", "delta int64");
-  assert_has(j, "\"encodings\":[\"RLE\",\"DELTA_LENGTH_BYTE_ARRAY\"]", "dlba string");
+  e = chunk_meta(j, "id");
+  assert_non_null(strstr(e, "\"encodings\":[\"DELTA_BINARY_PACKED\"]"));
+  pl_free(e);
+  e = chunk_meta(j, "name");
+  assert_non_null(strstr(e, "\"encodings\":[\"RLE\",\"DELTA_LENGTH_BYTE_ARRAY\"]"));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_dict_fallback.parquet");
-  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  e = chunk_meta(j, "name");
   assert_non_null(strstr(e, "\"encodings\":[\"PLAIN\",\"RLE\",\"RLE_DICTIONARY\"]"));
   assert_non_null(strstr(e, "\"dictionary_page_offset\""));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_kv.parquet");
@@ -727,8 +825,9 @@ static void test_footer_details(void **state) {
   free(j);
 
   j = footer_json("sp_all_nulls.parquet");
-  e = strstr(strstr(j, "\"path_in_schema\":[\"name\"]"), "\"meta_data\"");
+  e = chunk_meta(j, "name");
   assert_non_null(strstr(e, "\"statistics\":{\"null_count\":\"5\"}"));
+  pl_free(e);
   free(j);
 
   j = footer_json("sp_stats_long.parquet");
@@ -737,20 +836,385 @@ static void test_footer_details(void **state) {
   free(j);
 }
 
+/* ------------------------------------------------------------------ failures */
+static bool dir_has_prefix(const char *dir, const char *needle) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  struct dirent *e;
+  bool found = false;
+  while ((e = readdir(d)))
+    if (strstr(e->d_name, needle)) found = true;
+  closedir(d);
+  return found;
+}
+
+/* A write that hits the file size limit (EFBIG) fails with the file's name and leaves neither
+ * the final file nor the temporary one. Runs in a child so the limit stays there. */
+static void test_write_failure_efbig(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqfail");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/too_big.parquet", dir);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {64 << 10, 64 << 10};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
+    char a[17], c[17];
+    pl_batch *b = id_name_batch(200000, 0, 0, a, c);
+    pl_error err = {0};
+    pl_parquet_write_options o = opts();
+    o.codec = PL_CODEC_UNCOMPRESSED;
+    o.row_group_rows = 20000;
+    pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, NULL, &err);
+    if (!w) _exit(11);
+    pl_status st = pl_parquet_writer_write(w, b, &err);
+    pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
+    pl_batch_free(b);
+    if (st == PL_OK && st2 == PL_OK) _exit(12);
+    if ((st ? st : st2) != PL_EIO) _exit(13);
+    if (!strstr(err.msg, "too_big.parquet") || !strstr(err.msg, "File too large")) {
+      fprintf(stderr, "message: %s\n", err.msg);
+      _exit(14);
+    }
+    _exit(0);
+  }
+  int ws;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws));
+  assert_int_equal(WEXITSTATUS(ws), 0);
+  assert_false(dir_has_prefix(dir, "too_big"));
+  assert_false(dir_has_prefix(dir, ".tmp"));
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+/* A bad argument fails at open with the path in the message and creates nothing. */
+static void test_write_bad_options(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqbad");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/x.parquet", dir);
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("f", pl_type_make(PL_FLOAT64), false));
+  pl_parquet_column_options co = {"f", PL_ENC_DELTA_BINARY_PACKED};
+  pl_parquet_write_options o = opts();
+  o.columns = &co;
+  o.n_columns = 1;
+  pl_error err = {0};
+  assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
+  assert_int_equal(err.code, PL_EINVAL);
+  assert_non_null(strstr(err.msg, "x.parquet"));
+  co.name = "nope";
+  assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
+  assert_non_null(strstr(err.msg, "nope"));
+  /* abort leaves nothing behind */
+  o = opts();
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  pl_parquet_writer_abort(w);
+  assert_false(dir_has_prefix(dir, "x.parquet"));
+  pl_schema_release(&s);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+
+/* A budget too small for one page: the error is PL_ELIMIT, names the file and the column,
+ * nothing is left on disk and every byte charged is given back. */
+static void test_write_budget_limit(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqlimit");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/limited.parquet", dir);
+  pl_budget *bud = pl_budget_new(256 << 10);
+  char a[17], c[17];
+  pl_batch *b = id_name_batch(100000, 0, 0, a, c);
+  pl_error err = {0};
+  pl_parquet_write_options o = opts();
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, bud, &err);
+  assert_non_null(w);
+  pl_status st = pl_parquet_writer_write(w, b, &err);
+  pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
+  assert_int_equal(st ? st : st2, PL_ELIMIT);
+  if (!strstr(err.msg, "limited.parquet") || !strstr(err.msg, "column '")) fail_msg("message: %s", err.msg);
+  assert_false(dir_has_prefix(dir, "limited"));
+  assert_int_equal(pl_budget_used(bud), 0);
+  pl_batch_free(b);
+  pl_budget_free(bud);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+/* ------------------------------------------------------------------ bounded memory */
+/* 3.2 million rows (~100 MB of PLAIN data) through a writer with 4 MiB row groups: the
+ * writer's own memory (all charged to the budget) stays near the row-group target. */
+static void test_write_bounded_memory(void **state) {
+  (void)state;
+  pl_budget *bud = pl_budget_new(PL_UNLIMITED);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/bounded.parquet", g_dir);
+  char a[17], c[17];
+  pl_batch *b = id_name_batch(100000, 0, 13, a, c);
+  pl_error err = {0};
+  pl_parquet_write_options o = opts();
+  o.row_group_bytes = 4 << 20;
+  o.page_bytes = 256 << 10;
+  o.codec = PL_CODEC_LZ4_RAW;
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, bud, &err);
+  assert_non_null(w);
+  for (int k = 0; k < 32; k++) assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  size_t peak = pl_budget_peak(bud);
+  fprintf(stderr, "bounded memory: peak %zu bytes for %zu bytes of batches\n", peak, 32 * pl_batch_bytes(b));
+  assert_true(peak < (16u << 20));
+  assert_true(peak > (1u << 20)); /* the buffers really are charged */
+  assert_int_equal(pl_budget_used(bud), 0);
+  pl_batch_free(b);
+  pl_budget_free(bud);
+  bg_start(&g_bg_b, path, "duckdb"); /* one reader: 3.2 million rows */
+}
+
+static void test_pqcheck_bounded(void **state) {
+  (void)state;
+  const char *j = bg_wait(&g_bg_b);
+  const char *probs = strstr(j, "\"problems\": [");
+  assert_non_null(probs);
+  if (strchr(probs, ']') - probs > 16) fail_msg("pqcheck: %.400s", probs);
+  assert_non_null(strstr(j, "\"rows\": 3200000"));
+}
+
+/* ------------------------------------------------------------------ one 200 MiB value */
+static void test_write_huge_value(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqhuge");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/huge.parquet", dir);
+  const size_t big = (size_t)200 << 20;
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("s", pl_type_make(PL_STRING), true));
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(&s, NULL, &err);
+  char *v = malloc(big);
+  assert_non_null(v);
+  for (size_t i = 0; i < big; i++) v[i] = (char)('a' + (i * 7 + i / 4096) % 26);
+  ck c;
+  ck_init(&c);
+  assert_int_equal(pl_column_append_bytes(b->columns[0], "first", 5, &err), PL_OK);
+  ck_line(&c, "\"first\"");
+  assert_int_equal(pl_column_append_bytes(b->columns[0], v, big, &err), PL_OK);
+  sha256_update(&c.h, 1, (const uint8_t *)"\"");
+  sha256_update(&c.h, big, (const uint8_t *)v);
+  sha256_update(&c.h, 2, (const uint8_t *)"\"\n");
+  assert_int_equal(pl_column_append_null(b->columns[0], &err), PL_OK);
+  ck_line(&c, "\\N");
+  free(v);
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  char want[17];
+  ck_hex(&c, want);
+  pl_parquet_write_options o = opts(); /* ZSTD, dictionary on: the value overflows it */
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+  memcpy(g_huge_want, want, 17);
+  bg_start(&g_bg_h, path, NULL);
+  g_huge_dir = dir;
+}
+
+static void test_pqcheck_huge_value(void **state) {
+  (void)state;
+  const char *out = bg_wait(&g_bg_h);
+  const char *probs = strstr(out, "\"problems\": [");
+  assert_non_null(probs);
+  if (strchr(probs, ']') - probs > 16) fail_msg("pqcheck: %.400s", probs);
+  const char *col = strstr(out, "\"name\": \"s\"");
+  assert_non_null(col);
+  const char *k = strstr(col, "\"checksum\": \"");
+  assert_non_null(k);
+  assert_memory_equal(k + 13, g_huge_want, 16);
+  assert_non_null(strstr(out, "\"rows\": 3"));
+  tu_rmrf(g_huge_dir);
+  pl_free(g_huge_dir);
+}
+
+
+/* ------------------------------------------------------------------ reader-limited types */
+/* Decimals over their whole precision (hyparquet reads decimals as doubles: checked with the
+ * two exact readers), float16 (hyparquet cannot render it; DuckDB names it float32, arrow-rs
+ * float16: each reader alone, then their checksums compared) and time of day. */
+static bg_check g_bg_dec, g_bg_f16d, g_bg_f16w, g_bg_time;
+static char g_time_ck[4][17];
+static char *g_xdir;
+
+static void test_write_limited_types(void **state) {
+  (void)state;
+  pl_schema s;
+  pl_schema_init(&s);
+  const int prec[][2] = {{1, 0}, {9, 4}, {10, 2}, {18, 0}, {19, 19}, {20, 3}, {28, 7}, {38, 0}, {38, 38}};
+  for (size_t k = 0; k < sizeof prec / sizeof prec[0]; k++) {
+    char nm[32];
+    snprintf(nm, sizeof nm, "d_%d_%d", prec[k][0], prec[k][1]);
+    pl_schema_add(&s, fld(nm, pl_type_decimal(prec[k][0], prec[k][1]), k % 2 == 0));
+  }
+  pl_parquet_write_options o = opts();
+  char path[1024];
+  snprintf(path, sizeof path, "%s/x_decimal_big.parquet", g_xdir);
+  g_full_decimals = true;
+  pl_error err = {0};
+  for (int v = 1; v <= 2; v++) {
+    o.page_version = v;
+    snprintf(path, sizeof path, "%s/x_decimal_big_v%d.parquet", g_xdir, v);
+    pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+    assert_non_null(w);
+    pl_batch *b = make_batch(&s, 3000, 5, 0);
+    assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+    assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+    pl_batch_free(b);
+  }
+  g_full_decimals = false;
+  pl_schema_release(&s);
+  bg_start(&g_bg_dec, g_xdir, "duckdb,wasm");
+
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("h", pl_type_make(PL_FLOAT16), true));
+  pl_schema_add(&s, fld("hr", pl_type_make(PL_FLOAT16), false));
+  snprintf(path, sizeof path, "%s/f16.parquet", g_dir);
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  pl_batch *b = make_batch(&s, 500, 9, 0);
+  assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+  bg_start(&g_bg_f16d, path, "duckdb");
+  bg_start(&g_bg_f16w, path, "wasm");
+
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("t_s", pl_type_time(PL_SECOND), true));
+  pl_schema_add(&s, fld("t_ms", pl_type_time(PL_MILLI), true));
+  pl_schema_add(&s, fld("t_us", pl_type_time(PL_MICRO), false));
+  pl_schema_add(&s, fld("t_ns", pl_type_time(PL_NANO), true));
+  snprintf(path, sizeof path, "%s/time.parquet", g_dir);
+  w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  b = pl_batch_new(&s, NULL, &err);
+  /* hyparquet and arrow-rs render times as integers in the Parquet unit (millis for t_s) */
+  static const int64_t mul[4] = {1000, 1, 1, 1}, scale[4] = {1, 1000, 1000000, 1000000000};
+  ck cks[4];
+  for (int c = 0; c < 4; c++) ck_init(&cks[c]);
+  for (int64_t i = 0; i < 700; i++) {
+    for (int c = 0; c < 4; c++) {
+      char buf[32];
+      if (c != 2 && i % 9 == 4) {
+        assert_int_equal(pl_column_append_null(b->columns[c], &err), PL_OK);
+        ck_line(&cks[c], "\\N");
+        continue;
+      }
+      int64_t v = (i * 7919 % 86400) * scale[c] + (c ? i % scale[c] : 0);
+      assert_int_equal(pl_column_append_int(b->columns[c], v, &err), PL_OK);
+      snprintf(buf, sizeof buf, "%lld", (long long)(v * mul[c]));
+      ck_line(&cks[c], buf);
+    }
+  }
+  for (int c = 0; c < 4; c++) ck_hex(&cks[c], g_time_ck[c]);
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+  assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+  bg_start(&g_bg_time, path, NULL);
+}
+
+static void assert_report_ok(const char *json, const char *what) {
+  const char *probs = strstr(json, "\"problems\": [");
+  assert_non_null(probs);
+  if (strchr(probs, ']') - probs > 16) fail_msg("%s: pqcheck: %.600s", what, probs);
+}
+
+static void test_pqcheck_limited_types(void **state) {
+  (void)state;
+  const char *j = bg_wait(&g_bg_dec);
+  for (const char *p = strstr(j, "\"problems\": ["); p; p = strstr(p + 1, "\"problems\": [")) assert_report_ok(p, "decimals");
+  assert_non_null(strstr(j, "\"type\": \"decimal(38,38)\""));
+  /* float16: both readers succeed alone and agree on the values */
+  const char *a = bg_wait(&g_bg_f16d), *b = bg_wait(&g_bg_f16w);
+  assert_report_ok(a, "float16 duckdb");
+  assert_report_ok(b, "float16 arrow-rs");
+  const char *ca = strstr(strstr(a, "\"name\": \"h\""), "\"checksum\": \"");
+  const char *cb = strstr(strstr(b, "\"name\": \"h\""), "\"checksum\": \"");
+  assert_memory_equal(ca, cb, 29);
+  ca = strstr(strstr(a, "\"name\": \"hr\""), "\"checksum\": \"");
+  cb = strstr(strstr(b, "\"name\": \"hr\""), "\"checksum\": \"");
+  assert_memory_equal(ca, cb, 29);
+  /* time: every reader reads the file; hyparquet and arrow-rs render integers, checked
+   * against the values written; DuckDB renders "HH:MM:SS" text (different by design) */
+  const char *t = bg_wait(&g_bg_time);
+  const char *names[4] = {"t_s", "t_ms", "t_us", "t_ns"};
+  const char *rd[2] = {"\"hyparquet\": {", "\"wasm\": {"};
+  assert_non_null(strstr(t, "\"duckdb\": {\n     \"ok\": true"));
+  for (int r = 0; r < 2; r++) {
+    const char *base = strstr(t, rd[r]);
+    assert_non_null(base);
+    assert_true(!strncmp(strstr(base, "\"ok\": "), "\"ok\": true", 10));
+    for (int c = 0; c < 4; c++) {
+      char key[64];
+      snprintf(key, sizeof key, "\"name\": \"%s\"", names[c]);
+      const char *k = strstr(strstr(base, key), "\"checksum\": \"");
+      if (memcmp(k + 13, g_time_ck[c], 16)) fail_msg("%s %s: %.16s, expected %s", rd[r], names[c], k + 13, g_time_ck[c]);
+    }
+  }
+}
+
 int main(void) {
   signal(SIGXFSZ, SIG_IGN);
   g_dir = tu_mkdtemp("pqwriter");
+  size_t dl = strlen(g_dir) + 3;
+  g_mdir = pl_malloc(dl);
+  g_sdir = pl_malloc(dl);
+  snprintf(g_mdir, dl, "%s/m", g_dir);
+  snprintf(g_sdir, dl, "%s/s", g_dir);
+  g_xdir = pl_malloc(dl);
+  snprintf(g_xdir, dl, "%s/x", g_dir);
+  if (mkdir(g_mdir, 0755) || mkdir(g_sdir, 0755) || mkdir(g_xdir, 0755)) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_matrix),
       cmocka_unit_test(test_write_special),
+      cmocka_unit_test(test_write_huge_value),
+      cmocka_unit_test(test_write_limited_types),
+      cmocka_unit_test(test_write_bounded_memory),
+      cmocka_unit_test(test_write_failure_efbig),
+      cmocka_unit_test(test_write_bad_options),
+      cmocka_unit_test(test_write_budget_limit),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
       cmocka_unit_test(test_footer_details),
+      cmocka_unit_test(test_pqcheck_huge_value),
+      cmocka_unit_test(test_pqcheck_bounded),
+      cmocka_unit_test(test_pqcheck_limited_types),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
   else fprintf(stderr, "files kept in %s\n", g_dir);
-  free(g_pq_json);
+  free(g_bg_m.out);
+  for (int c = 0; c < g_mcols; c++) free(g_mnames[c]);
+  free(g_mnames);
+  free(g_mck);
+  free(g_bg_s.out);
+  free(g_bg_b.out);
+  free(g_bg_h.out);
+  pl_free(g_mdir);
+  pl_free(g_sdir);
+  pl_free(g_xdir);
+  free(g_bg_dec.out);
+  free(g_bg_f16d.out);
+  free(g_bg_f16w.out);
+  free(g_bg_time.out);
   pl_free(g_dir);
   return rc;
 }
