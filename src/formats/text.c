@@ -171,6 +171,11 @@ bool pl__parse_date(const char *p, size_t n, int32_t *days) {
 bool pl__parse_timestamp(const char *p, size_t n, pl_time_unit unit, int64_t *out, bool *has_tz) {
   int64_t days;
   unsigned hh, mm, ss = 0;
+  if (n == 10 && ymd(p, n, &days)) { /* a bare date is its midnight (date widens to timestamp) */
+    static const int64_t per_day[] = {86400, 86400000, 86400000000, 86400000000000};
+    if (has_tz) *has_tz = false;
+    return !__builtin_mul_overflow(days, per_day[unit & 3], out);
+  }
   if (n < 16 || !ymd(p, n, &days) || (p[10] != 'T' && p[10] != ' ')) return false;
   if (!digits_at(p, n, 11, 2, &hh) || p[13] != ':' || !digits_at(p, n, 14, 2, &mm)) return false;
   size_t i = 16;

@@ -236,6 +236,7 @@ static pl_status json_value(pl_buf *b, const pl_column *c, int64_t row, pl_error
     double d = c->type.id == PL_FLOAT32 ? (double)((const float *)c->values.data)[row]
                                         : ((const double *)c->values.data)[row];
     if (!isfinite(d)) PUTS(b, "null"); /* JSON has no NaN or infinities */
+    else if (d == 0 && signbit(d)) PUTS(b, "-0.0"); /* "-0" would read back as the integer 0 */
     else {
       pl_format_js_double(d, tmp);
       PUTS(b, tmp);
