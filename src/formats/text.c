@@ -113,7 +113,7 @@ bool pl__parse_float(const char *p, size_t n, double *out) {
 }
 
 /* H. Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
-int64_t pl__days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t pl__fmt_days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   unsigned yoe = (unsigned)(y - era * 400);
@@ -122,7 +122,7 @@ int64_t pl__days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + (int64_t)doe - 719468;
 }
 
-void pl__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void pl__fmt_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   unsigned doe = (unsigned)(z - era * 146097);
@@ -157,7 +157,7 @@ static bool ymd(const char *p, size_t n, int64_t *days) {
   static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (m < 1 || m > 12 || d < 1) return false;
   if (d > mdays[m - 1] + (m == 2 && leap(y))) return false;
-  *days = pl__days_from_civil(y, m, d);
+  *days = pl__fmt_days_from_civil(y, m, d);
   return true;
 }
 
@@ -221,6 +221,8 @@ bool pl__parse_timestamp(const char *p, size_t n, pl_time_unit unit, int64_t *ou
   }
   if (i != n) return false;
   int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset;
+  /* keep years 0000..9999 after the offset, so that every value read can be written back */
+  if (secs < -62167219200LL || secs >= 253402300800LL) return false;
   static const int64_t per_sec[] = {1, 1000, 1000000, 1000000000};
   static const int64_t div[] = {1000000000, 1000000, 1000, 1};
   int64_t v;

@@ -69,7 +69,7 @@ static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a
 static size_t fmt_date(char *buf, size_t cap, int64_t days) {
   int64_t y;
   unsigned m, d;
-  pl__civil_from_days(days, &y, &m, &d);
+  pl__fmt_civil_from_days(days, &y, &m, &d);
   return (size_t)snprintf(buf, cap, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
