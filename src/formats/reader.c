@@ -218,8 +218,8 @@ static int next_record(pl_formats_reader *r, pl_error *err) {
 }
 
 /* Rewinds to the start, skips a BOM, and (CSV with header) reads the header names. */
-static pl_status start(pl_formats_reader *r, pl_schema *header, pl_error *err) {
-  if (lseek(r->fd, 0, SEEK_SET) != 0)
+static pl_status start(pl_formats_reader *r, pl_schema *header, bool rewind, pl_error *err) {
+  if (rewind && lseek(r->fd, 0, SEEK_SET) != 0)
     return pl_error_set(err, PL_EUNSUPPORTED, "%s: cannot rewind (schema inference needs a regular file): %s",
                         r->path, strerror(errno));
   r->in.len = r->pos = 0;
@@ -624,6 +624,8 @@ done:
 
 pl_status pl_formats_reader_open(const char *path, const pl_formats_options *o,
                                  pl_formats_reader **out, pl_error *err) {
+  pl_error local;
+  if (!err) err = &local; /* internal steps read err->code back */
   *out = NULL;
   pl_formats_reader *r = pl_calloc(1, sizeof *r);
   r->o = *o;
@@ -650,14 +652,14 @@ pl_status pl_formats_reader_open(const char *path, const pl_formats_options *o,
     st = pl_error_set(err, PL_EINVAL, "%s: the delimiter cannot be a quote or a newline", path);
     goto fail;
   }
-  if ((st = start(r, &header, err))) goto fail;
+  if ((st = start(r, &header, false, err))) goto fail;
   have_header = o->format == PL_FORMAT_CSV && o->header;
   if (o->schema) {
     pl_schema_copy(&r->schema, o->schema);
   } else {
     st = o->format == PL_FORMAT_CSV ? infer_csv(r, have_header ? &header : NULL, err) : infer_jsonl(r, err);
     if (st) goto fail;
-    if ((st = start(r, NULL, err))) goto fail;
+    if ((st = start(r, NULL, true, err))) goto fail;
   }
   r->cells = pl_calloc((size_t)r->schema.n_fields + 1, sizeof *r->cells);
   if (o->format == PL_FORMAT_CSV) {
@@ -738,6 +740,8 @@ static pl_status add_row(pl_formats_reader *r, pl_batch *b, pl_error *err) {
 }
 
 pl_status pl_formats_reader_next(pl_formats_reader *r, pl_batch **out, pl_error *err) {
+  pl_error local;
+  if (!err) err = &local;
   *out = NULL;
   if (r->ended) return PL_OK;
   pl_batch *b = pl_batch_new(&r->schema, r->o.budget, err);

@@ -27,7 +27,7 @@ struct pl_formats_writer {
   int part;
   char **done;
   int n_done;
-  bool failed, closed;
+  bool failed, closed, made_dir;
 };
 
 static atomic_uint tmp_counter;
@@ -363,6 +363,8 @@ static bool writable_type(const pl_type *t, bool csv) {
 
 pl_status pl_formats_writer_open(const char *path, const pl_schema *schema, const pl_formats_options *o,
                                  pl_formats_writer **out, pl_error *err) {
+  pl_error local;
+  if (!err) err = &local;
   *out = NULL;
   for (int i = 0; i < schema->n_fields; i++) {
     if (!writable_type(&schema->fields[i].type, o->format == PL_FORMAT_CSV)) {
@@ -374,9 +376,14 @@ pl_status pl_formats_writer_open(const char *path, const pl_schema *schema, cons
   }
   if (o->format == PL_FORMAT_CSV && (o->delimiter == '"' || o->delimiter == '\n' || o->delimiter == '\r'))
     return pl_error_set(err, PL_EINVAL, "%s: the delimiter cannot be a quote or a newline", path);
-  if (o->max_file_bytes && mkdir(path, 0755) != 0 && errno != EEXIST)
-    return pl_error_set(err, PL_EIO, "%s: cannot create directory: %s", path, strerror(errno));
+  bool made_dir = false;
+  if (o->max_file_bytes) {
+    if (mkdir(path, 0755) == 0) made_dir = true;
+    else if (errno != EEXIST)
+      return pl_error_set(err, PL_EIO, "%s: cannot create directory: %s", path, strerror(errno));
+  }
   pl_formats_writer *w = pl_calloc(1, sizeof *w);
+  w->made_dir = made_dir;
   w->o = *o;
   w->o.schema = NULL;
   if (!w->o.delimiter) w->o.delimiter = ',';
@@ -395,6 +402,8 @@ pl_status pl_formats_writer_open(const char *path, const pl_schema *schema, cons
 }
 
 pl_status pl_formats_writer_write(pl_formats_writer *w, const pl_batch *batch, pl_error *err) {
+  pl_error local;
+  if (!err) err = &local;
   if (w->failed || w->closed) return pl_error_set(err, PL_EINVAL, "%s: writer is closed or failed", w->path);
   pl_status st = PL_OK;
   if (batch->schema.n_fields != w->schema.n_fields) {
@@ -423,6 +432,8 @@ pl_status pl_formats_writer_write(pl_formats_writer *w, const pl_batch *batch, p
 }
 
 pl_status pl_formats_writer_close(pl_formats_writer *w, pl_error *err) {
+  pl_error local;
+  if (!err) err = &local;
   if (w->failed || w->closed) return pl_error_set(err, PL_EINVAL, "%s: writer is closed or failed", w->path);
   pl_status st = finish_file(w, err);
   if (st) {
@@ -447,6 +458,7 @@ void pl_formats_writer_free(pl_formats_writer *w) {
     pl_free(w->done[i]);
   }
   pl_free(w->done);
+  if (!w->closed && w->made_dir) rmdir(w->path); /* only if we made it and it is empty */
   pl_buf_release(&w->out);
   pl_buf_release(&w->row);
   pl_schema_release(&w->schema);
