@@ -803,6 +803,29 @@ static void test_record_over_budget(void **state) {
   }
 }
 
+/* Field bookkeeping is charged too: a short line of 200k empty fields cannot blow past it. */
+static void test_many_fields_over_budget(void **state) {
+  (void)state;
+  char *p = path_in("commas.csv");
+  FILE *f = fopen(p, "wb");
+  fprintf(f, "a\n1\n");
+  for (int i = 0; i < 200000; i++) fputc(',', f);
+  fputc('\n', f);
+  fclose(f);
+  pl_budget *bud = pl_budget_new(1u << 20);
+  pl_formats_options o = pl_formats_options_default(PL_FORMAT_CSV);
+  o.budget = bud;
+  o.chunk_bytes = 64u << 10;
+  readall ra = read_all(p, &o);
+  if (ra.st != PL_ELIMIT) fail_msg("%d %s", ra.st, ra.err.msg);
+  assert_non_null(strstr(ra.err.msg, "commas.csv: line 3: record does not fit in the memory budget"));
+  readall_free(&ra);
+  assert_true(pl_budget_peak(bud) <= (1u << 20));
+  assert_int_equal(pl_budget_used(bud), 0);
+  pl_budget_free(bud);
+  pl_free(p);
+}
+
 static int setup(void **state) {
   (void)state;
   g_dir = tu_mkdtemp("formats");
@@ -836,6 +859,7 @@ int main(void) {
       cmocka_unit_test(test_bounded_memory_jsonl),
       cmocka_unit_test(test_pipe_input),
       cmocka_unit_test(test_record_over_budget),
+      cmocka_unit_test(test_many_fields_over_budget),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -42,8 +42,9 @@ struct pl_formats_reader {
   int64_t line;     /* physical line of in.data[pos] */
   int64_t rec_line; /* line where the current record starts */
   pl_buf scratch;
-  span *f;
-  int nf, f_cap;
+  span *f;      /* = fbuf.data: the fields of the current record */
+  pl_buf fbuf;  /* charged: a record of commas has as many spans as bytes */
+  int nf;
   int n_cols;     /* CSV: fields per record */
   int *map;       /* CSV: per schema field, the record field index */
   pl__cell *cells;
@@ -92,13 +93,15 @@ static pl_status fill(pl_formats_reader *r, pl_error *err) {
   }
 }
 
-static pl_status push_field(pl_formats_reader *r, size_t off, bool quoted) {
-  if (r->nf == r->f_cap) {
-    r->f_cap = r->f_cap ? 2 * r->f_cap : 16;
-    r->f = pl_realloc(r->f, sizeof *r->f * (size_t)r->f_cap);
-  }
-  r->f[r->nf++] = (span){off, r->scratch.len - off, quoted};
-  return PL_OK;
+static pl_status push_field(pl_formats_reader *r, size_t off, bool quoted, pl_error *err) {
+  if (r->nf == INT32_MAX)
+    return pl_error_set(err, PL_ELIMIT, "%s: line %lld: more than %d fields", r->path, (long long)r->rec_line, INT32_MAX);
+  span sp = {off, r->scratch.len - off, quoted};
+  r->fbuf.len = (size_t)r->nf * sizeof sp;
+  pl_status st = pl_buf_append(&r->fbuf, &sp, sizeof sp, err);
+  r->f = (span *)r->fbuf.data;
+  if (st == PL_OK) r->nf++;
+  return st;
 }
 
 static int64_t count_lines(const uint8_t *p, size_t n, bool more_follows) {
@@ -153,7 +156,7 @@ static int csv_scan(pl_formats_reader *r, size_t *used, int64_t *nl, pl_error *e
     if (j >= n && !r->eof) return NEED;
     if (j > i && pl_buf_append(&r->scratch, p + i, j - i, err)) return -2;
     i = j;
-    push_field(r, off, quoted);
+    if (push_field(r, off, quoted, err)) return -2;
     if (i >= n) break;
     if (p[i] == delim) {
       i++;
@@ -187,7 +190,7 @@ static int jsonl_scan(pl_formats_reader *r, size_t *used, int64_t *nl, pl_error 
   *nl = q ? 1 : 0;
   if (len && p[len - 1] == '\r') len--;
   if (pl_buf_append(&r->scratch, p, len, err)) return -2;
-  push_field(r, 0, false);
+  if (push_field(r, 0, false, err)) return -2;
   return GOT;
 }
 
@@ -205,7 +208,12 @@ static int next_record(pl_formats_reader *r, pl_error *err) {
     int64_t nl = 0;
     r->rec_line = r->line;
     int k = r->o.format == PL_FORMAT_CSV ? csv_scan(r, &used, &nl, err) : jsonl_scan(r, &used, &nl, err);
-    if (k == -2) return -2;
+    if (k == -2) {
+      if (err->code == PL_ELIMIT && strncmp(err->msg, r->path, strlen(r->path)) != 0)
+        pl_error_prefix(err, "%s: line %lld: record does not fit in the memory budget", r->path,
+                        (long long)r->rec_line);
+      return -2;
+    }
     if (k == END) return END;
     if (k == NEED) {
       if (fill(r, err)) return -2;
@@ -640,6 +648,7 @@ pl_status pl_formats_reader_open(const char *path, const pl_formats_options *o,
   r->path = pl_strdup(path);
   pl_buf_init(&r->in, o->budget);
   pl_buf_init(&r->scratch, o->budget);
+  pl_buf_init(&r->fbuf, o->budget);
   pl_schema header = {0};
   bool have_header = false;
   pl_status st = PL_OK;
@@ -704,7 +713,7 @@ void pl_formats_reader_free(pl_formats_reader *r) {
   pl_buf_release(&r->scratch);
   pl_schema_release(&r->schema);
   for (int i = 0; i < r->n_msgs; i++) pl_free(r->msgs[i]);
-  pl_free(r->f);
+  pl_buf_release(&r->fbuf);
   pl_free(r->map);
   pl_free(r->cells);
   pl_free(r->path);
