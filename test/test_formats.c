@@ -207,7 +207,9 @@ static void test_csv_infer_every_type(void **state) {
   assert_string_equal(type_of(ra.b, "mix"), "string"); /* int + text = string */
   assert_string_equal(type_of(ra.b, "dt"), "timestamp"); /* date + timestamp = timestamp */
   assert_string_equal(type_of(ra.b, "nul"), "string");
-  assert_string_equal(type_of(ra.b, "q"), "string"); /* quoted numbers stay text */
+  assert_string_equal(type_of(ra.b, "q"), "int64"); /* quotes do not change the type */
+  assert_true(nullable_of(ra.b, "q"));
+  assert_string_equal(cell(ra.b, "q", 1), "8");
   assert_true(nullable_of(ra.b, "b"));
   assert_false(nullable_of(ra.b, "i"));
   assert_false(nullable_of(ra.b, "s"));

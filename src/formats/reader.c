@@ -577,12 +577,11 @@ static pl_status infer_csv(pl_formats_reader *r, const pl_schema *header, pl_err
       const char *p = (const char *)r->scratch.data + s->off;
       if (s->len == 0 || (!s->quoted && r->o.null_string && strlen(r->o.null_string) == s->len &&
                           memcmp(p, r->o.null_string, s->len) == 0)) {
-        nul[c] = true;
-        if (s->quoted) k[c] = pl__infer_merge(k[c], PL__INF_STRING);
+        nul[c] = true; /* "" reads as null in non-string columns, so it decides nothing */
         continue;
       }
-      bool t = false;
-      pl__inf_kind kk = s->quoted ? PL__INF_STRING : pl__infer_text(p, s->len, &t);
+      bool t = false; /* quotes do not change the type: many tools quote every field */
+      pl__inf_kind kk = pl__infer_text(p, s->len, &t);
       if (kk == PL__INF_STRING && !pl__utf8_valid((const uint8_t *)p, s->len)) continue;
       k[c] = pl__infer_merge(k[c], kk);
       tz[c] |= t;
