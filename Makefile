@@ -35,6 +35,10 @@ all: $(B)/praline $(B)/libpraline.a $(B)/libpraline.so $(B)/praline.pc
 deps:
 	@bash scripts/deps.sh
 
+# The build hash is baked into util.c only; rebuild it when HEAD moves.
+$(shell mkdir -p $(B); echo '$(GIT_HASH)' | cmp -s - $(B)/.githash || echo '$(GIT_HASH)' > $(B)/.githash)
+$(B)/obj/src/core/util.o $(B)/asan/obj/src/core/util.o: $(B)/.githash
+
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@

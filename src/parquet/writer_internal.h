@@ -1,0 +1,50 @@
+/* writer_internal.h — pieces of the Parquet writer shared between its files:
+ * the Thrift compact-protocol encoder (thrift_write.c), the page encoders (encode.c) and the
+ * page compressors (compress.c). Nothing here is public; see include/praline/parquet.h. */
+#ifndef PRALINE_PARQUET_WRITER_INTERNAL_H
+#define PRALINE_PARQUET_WRITER_INTERNAL_H
+
+#include "praline/parquet.h"
+
+/* ------------------------------------------------------------------ thrift_write.c */
+/* Appends the compact-protocol serialisation of md (a FileMetaData) to out. Every leaf gets a
+ * TypeDefinedOrder column order when md->n_column_orders > 0 (n_column_orders of them). */
+pl_status pl__thrift_write_file_metadata(pl_buf *out, const pl_pq_file_metadata *md, pl_error *err);
+/* Appends a PageHeader. */
+pl_status pl__thrift_write_page_header(pl_buf *out, const pl_pq_page_header *h, pl_error *err);
+
+/* ------------------------------------------------------------------ encode.c */
+/* Number of bits needed to store v (0 for v == 0). */
+static inline int pl__bit_width(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+
+/* RLE / bit-packed hybrid (Encodings.md) of n values of bit width bw (0..32), appended to out
+ * without any length prefix. */
+pl_status pl__rle_encode_u16(pl_buf *out, const uint16_t *v, int64_t n, int bw, pl_error *err);
+pl_status pl__rle_encode_u32(pl_buf *out, const uint32_t *v, int64_t n, int bw, pl_error *err);
+/* RLE hybrid of booleans given one byte (0/1) per value. */
+pl_status pl__rle_encode_u8(pl_buf *out, const uint8_t *v, int64_t n, int bw, pl_error *err);
+/* PLAIN booleans: bit-packed LSB first, from one byte (0/1) per value. */
+pl_status pl__plain_bools(pl_buf *out, const uint8_t *v, int64_t n, pl_error *err);
+/* DELTA_BINARY_PACKED of n int32 (wrapping 32-bit deltas) or int64 values. */
+pl_status pl__delta_encode_i32(pl_buf *out, const int32_t *v, int64_t n, pl_error *err);
+pl_status pl__delta_encode_i64(pl_buf *out, const int64_t *v, int64_t n, pl_error *err);
+/* ULEB128 into p (at least 10 bytes), returns the bytes written. */
+static inline int pl__uleb(uint8_t *p, uint64_t v) {
+  int n = 0;
+  while (v >= 0x80) {
+    p[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  p[n++] = (uint8_t)v;
+  return n;
+}
+
+/* ------------------------------------------------------------------ compress.c */
+/* A reusable compressor for one codec and level (the contexts are kept between pages). */
+typedef struct pl__compressor pl__compressor;
+pl__compressor *pl__compressor_new(pl_codec codec, int level, pl_error *err);
+void pl__compressor_free(pl__compressor *c);
+/* Appends the compressed form of src[0..n) to out (UNCOMPRESSED copies). */
+pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *out, pl_error *err);
+
+#endif
