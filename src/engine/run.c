@@ -730,20 +730,19 @@ static task *task_new(pl_engine *e, int64_t p, pl_budget *b, bool own, size_t re
   return t;
 }
 
-/* Memory the writers will need for the task's units, beyond the units themselves. */
+/* Memory the writers will need for the task's units, beyond the units themselves: fixed
+ * page buffers, about three copies of the largest value (pending page, encoded, compressed)
+ * and the compressed chunks a row group buffers (taken as half the data). */
 static size_t writer_need(pl_engine *e, const task *t) {
   uint64_t maxv = 0;
-  size_t files = 0;
   for (int i = 0; i < t->n_units; i++) {
     const pl_batch *v = t->units[i].view;
-    files += (size_t)v->schema.n_fields;
     for (int32_t k = 0; k < v->schema.n_fields; k++) {
       uint64_t m = pl__column_max_value(v->columns[k]);
       if (m > maxv) maxv = m;
     }
   }
-  (void)files;
-  return e->writer_fixed + (size_t)(3 * maxv);
+  return e->writer_fixed + (size_t)(3 * maxv) + pl_budget_used(t->budget) / 2;
 }
 
 static pl_status load_kept(pl_engine *e, task *t, int64_t **kept, pl_error *err) {
