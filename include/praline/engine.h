@@ -98,6 +98,7 @@ typedef struct pl_engine_options {
   bool resume;                 /* skip partitions recorded in every component's _journal */
   const char *spill_dir;       /* NULL = <run dir>/_spill */
   uint64_t spill_limit;        /* bytes on disk for spill files; 0 = unlimited */
+  int dedup_buckets;           /* hash buckets of the first spill; 0 = 64 */
   int progress;                /* 1 = progress line when stderr is a TTY, 0 = never */
   const char *report_path;     /* write the report as JSON here (NULL = no) */
   pl_parquet_write_options write; /* for the column-wise files */

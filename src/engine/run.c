@@ -1135,7 +1135,8 @@ pl_status pl_engine_run(pl_engine *e, pl_engine_report *rep, pl_error *err) {
   e->progress_on = e->o.progress && isatty(2);
   if (e->progress_on) pthread_create(&e->progress_thread, NULL, progress_main, e);
   if (e->dedup_at >= 0) {
-    e->dedup = pl__dedup_new(e->spill_dir, e->o.spill_limit, 64, err);
+    e->dedup = pl__dedup_new(e->spill_dir, e->o.spill_limit,
+                             e->o.dedup_buckets > 0 ? e->o.dedup_buckets : 64, err);
     if (!e->dedup) st = err ? err->code : PL_EIO;
     if (!st) st = run_stage(e, 0, err);
     if (!st) st = pl__dedup_finish(e->dedup, e->global, e->budget_limit, err);
