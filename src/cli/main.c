@@ -1,1 +1,56 @@
-int main(void){return 0;}
+/* main.c — the `praline` program: finds the subcommand and runs it.
+ * Exit codes: 0 success, 1 a run failed, 2 usage error (bad command, option or value). */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"generate", "write synthetic datasets (laion-like metadata, big-value seed data)", cli_generate},
+    {"inspect", "show a Parquet file's footer, or its canonical checksums", cli_inspect},
+    {"cat", "print rows of Parquet files as a table, CSV or JSON Lines", cli_cat},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: praline COMMAND [OPTIONS]\n"
+          "       praline COMMAND --help\n"
+          "       praline --version\n"
+          "\n"
+          "praline runs dataset pipelines over Parquet, partition by partition, under a hard\n"
+          "memory budget.\n"
+          "\n"
+          "commands:\n");
+  for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\n"
+          "Sizes take 512MB, 2GB, 64KiB or plain bytes (KB/MB/GB powers of 1000, KiB/MiB/GiB of\n"
+          "1024). Exit status: 0 success, 1 failed run, 2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_USAGE;
+  }
+  const char *a = argv[1];
+  if (cli_is_help(a) || !strcmp(a, "help")) {
+    if (argc > 2 && strcmp(a, "help") == 0) {
+      for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[2], commands[i].name)) {
+          char *h[] = {argv[2], "--help", NULL};
+          return commands[i].run(2, h);
+        }
+    }
+    usage(stdout);
+    return CLI_OK;
+  }
+  if (!strcmp(a, "--version") || !strcmp(a, "version")) {
+    printf("%s\n", pl_version_full());
+    return CLI_OK;
+  }
+  for (int i = 0; i < N_COMMANDS; i++)
+    if (!strcmp(a, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  if (a[0] == '-') return cli_usage_error(NULL, "unknown option '%s' (try praline --help)", a);
+  return cli_usage_error(NULL, "unknown command '%s' (try praline --help)", a);
+}

@@ -225,6 +225,7 @@ static void dec_from_i64(int64_t v, uint8_t dst[16]) {
 
 /* Converts n physical fixed-width values at src to the leaf's output at dst. */
 static void convert_fixed(const pl__leaf *lf, const uint8_t *src, int64_t n, uint8_t *dst) {
+  if (n <= 0) return;
   switch (lf->conv) {
   case PL__CONV_I32_I8:
     for (int64_t i = 0; i < n; i++) dst[i] = (uint8_t)ld32(src + 4 * i);
@@ -262,7 +263,7 @@ static void convert_fixed(const pl__leaf *lf, const uint8_t *src, int64_t n, uin
 /* Appends n physical values (fixed width) to out, converting. */
 static pl_status put_fixed(const pl__leaf *lf, pl_column *out, const uint8_t *src, int64_t n,
                            pl_error *err) {
-  uint8_t *dst;
+  uint8_t *dst = NULL;
   pl_status st = out_fixed(out, n, lf->out_width, &dst, err);
   if (st) return st;
   convert_fixed(lf, src, n, dst);
@@ -281,13 +282,13 @@ static pl_status put_var(const pl__leaf *lf, pl_column *out, const uint8_t *p, s
     }
     out_push_bytes(out, p, n);
   } else if (lf->conv == PL__CONV_BA_DEC || lf->conv == PL__CONV_FLBA_DEC) {
-    uint8_t *dst;
+    uint8_t *dst = NULL;
     pl_status st = out_fixed(out, 1, 16, &dst, err);
     if (st) return st;
     dec_from_be(p, n, dst);
   } else { /* fixed binary / float16 via a byte-array encoding */
     if (n != (size_t)lf->phys_width) return corrupt(err, "value length differs from the fixed length");
-    uint8_t *dst;
+    uint8_t *dst = NULL;
     pl_status st = out_fixed(out, 1, lf->out_width, &dst, err);
     if (st) return st;
     convert_fixed(lf, p, 1, dst);
@@ -427,7 +428,7 @@ static pl_status dict_get(pl__values *v, pl_column *out, int64_t n, pl_error *er
       for (uint32_t i = 0; i < k; i++)
         out_push_bytes(out, d->values.data + offs[idx[i]], (size_t)(offs[idx[i] + 1] - offs[idx[i]]));
     } else {
-      uint8_t *dst;
+      uint8_t *dst = NULL;
       int32_t w = lf->out_width;
       if ((st = out_fixed(out, k, w, &dst, err))) return st;
       const uint8_t *src = d->values.data;

@@ -250,7 +250,7 @@ static pl_status convert(ctx *c, int depth, int rep_as, int16_t d, int16_t r, in
   no->slot_def = sd;
   no->slot_rep = sr;
 
-  if (e->type >= 0 && e->num_children <= 0) { /* primitive */
+  if (e->type != -1 && e->num_children <= 0) { /* primitive (type -1 = absent) */
     if (c->s->n_leaves == c->leaf_cap) {
       c->leaf_cap = c->leaf_cap ? c->leaf_cap * 2 : 16;
       c->s->leaves = pl_realloc(c->s->leaves, (size_t)c->leaf_cap * sizeof *c->s->leaves);
@@ -291,7 +291,7 @@ static pl_status convert(ctx *c, int depth, int rep_as, int16_t d, int16_t r, in
     no->kind = PL__NODE_LIST;
     no->n_children = 1;
     no->children = pl_calloc(1, sizeof *no->children);
-    char rpath[1024];
+    char rpath[1100];
     snprintf(rpath, sizeof rpath, "%s.%s", path, ename(re));
     if (map) {
       if (re->num_children != 2 || re->type >= 0)
@@ -324,7 +324,7 @@ static pl_status convert(ctx *c, int depth, int rep_as, int16_t d, int16_t r, in
     if (re->type >= 0 && re->num_children <= 0) two_level = true; /* repeated primitive */
     else if (re->num_children > 1) two_level = true;               /* repeated group of many */
     else if (re->num_children == 1) {
-      char tuple[1024];
+      char tuple[1100];
       snprintf(tuple, sizeof tuple, "%s_tuple", ename(e));
       if (!strcmp(ename(re), "array") || !strcmp(ename(re), tuple)) two_level = true;
     }

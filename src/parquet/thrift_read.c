@@ -65,15 +65,6 @@ static pl_status rd_i64(tr *t, int64_t *out) {
   return PL_OK;
 }
 
-static pl_status rd_i32(tr *t, int32_t *out) {
-  int64_t v;
-  pl_status st = rd_i64(t, &v);
-  if (st) return st;
-  if (v < INT32_MIN || v > INT32_MAX) return fail(t, "i32 out of range");
-  *out = (int32_t)v;
-  return PL_OK;
-}
-
 /* An i32-typed field that may have been written with another integer type. */
 static pl_status rd_int_field(tr *t, const field *f, int64_t *out) {
   if (f->type == CT_BYTE) {
@@ -87,7 +78,7 @@ static pl_status rd_int_field(tr *t, const field *f, int64_t *out) {
 }
 
 static pl_status rd_i32_field(tr *t, const field *f, int32_t *out) {
-  int64_t v;
+  int64_t v = 0;
   pl_status st = rd_int_field(t, f, &v);
   if (st) return st;
   if (v < INT32_MIN || v > INT32_MAX) return fail(t, "i32 out of range");
@@ -163,7 +154,9 @@ static pl_status rd_field(tr *t, int16_t *last_id, field *f) {
 }
 
 /* Reads a list header; checks the count against the bytes left (min_elem bytes each). */
-static pl_status rd_list(tr *t, const field *f, int *elem_type, int32_t *count, size_t min_elem) {
+static size_t min_size(int type);
+
+static pl_status rd_list(tr *t, const field *f, int *elem_type, int32_t *count) {
   if (f && f->type != CT_LIST && f->type != CT_SET) return fail(t, "list field has a non-list type");
   if (t->p >= t->end) return short_read(t);
   uint8_t b = *t->p++;
@@ -174,7 +167,8 @@ static pl_status rd_list(tr *t, const field *f, int *elem_type, int32_t *count, 
     if (st) return st;
   }
   if (n > INT32_MAX) return fail(t, "list too long");
-  if (min_elem && n > (uint64_t)(t->end - t->p) / min_elem) {
+  size_t min_elem = min_size(*elem_type);
+  if (n > (uint64_t)(t->end - t->p) / min_elem) {
     if (n > (uint64_t)(t->end - t->start)) return fail(t, "list count exceeds the data");
     return short_read(t);
   }
@@ -238,7 +232,7 @@ static pl_status skip(tr *t, int type) {
     int et;
     int32_t n;
     field lf = {0, CT_LIST};
-    pl_status st = rd_list(t, &lf, &et, &n, min_size(et));
+    pl_status st = rd_list(t, &lf, &et, &n);
     if (st) return st;
     for (int32_t i = 0; i < n; i++) {
       if (et == CT_TRUE || et == CT_FALSE) { /* booleans in a list take one byte */
@@ -410,7 +404,7 @@ static pl_status kv_field(tr *t, const field *f, void *obj) {
 static pl_status rd_kv_list(tr *t, const field *f, int32_t *n_out, pl_pq_kv **out) {
   int et;
   int32_t n;
-  pl_status st = rd_list(t, f, &et, &n, 1);
+  pl_status st = rd_list(t, f, &et, &n);
   if (st) return st;
   if (et != CT_STRUCT) return fail(t, "key_value_metadata is not a list of structs");
   if (*out) return fail(t, "key_value_metadata appears twice");
@@ -433,7 +427,7 @@ static pl_status colmeta_field(tr *t, const field *f, void *obj) {
   case 2: {
     int et;
     int32_t n;
-    if ((st = rd_list(t, f, &et, &n, 1))) return st;
+    if ((st = rd_list(t, f, &et, &n))) return st;
     if (m->encodings) return fail(t, "encodings appear twice");
     m->encodings = pl_calloc((size_t)n ? (size_t)n : 1, sizeof *m->encodings);
     for (int32_t i = 0; i < n; i++) {
@@ -446,7 +440,7 @@ static pl_status colmeta_field(tr *t, const field *f, void *obj) {
   case 3: {
     int et;
     int32_t n;
-    if ((st = rd_list(t, f, &et, &n, 1))) return st;
+    if ((st = rd_list(t, f, &et, &n))) return st;
     if (m->path) return fail(t, "path_in_schema appears twice");
     m->path = pl_calloc((size_t)n ? (size_t)n : 1, sizeof *m->path);
     for (int32_t i = 0; i < n; i++) {
@@ -500,7 +494,7 @@ static pl_status rowgroup_field(tr *t, const field *f, void *obj) {
   case 1: {
     int et;
     int32_t n;
-    if ((st = rd_list(t, f, &et, &n, 1))) return st;
+    if ((st = rd_list(t, f, &et, &n))) return st;
     if (et != CT_STRUCT) return fail(t, "columns is not a list of structs");
     if (rg->columns) return fail(t, "columns appear twice");
     rg->columns = pl_calloc((size_t)n ? (size_t)n : 1, sizeof *rg->columns);
@@ -536,7 +530,7 @@ static pl_status filemeta_field(tr *t, const field *f, void *obj) {
   switch (f->id) {
   case 1: return rd_i32_field(t, f, &md->version);
   case 2:
-    if ((st = rd_list(t, f, &et, &n, 1))) return st;
+    if ((st = rd_list(t, f, &et, &n))) return st;
     if (et != CT_STRUCT) return fail(t, "schema is not a list of structs");
     if (md->schema) return fail(t, "schema appears twice");
     md->schema = pl_calloc((size_t)n ? (size_t)n : 1, sizeof *md->schema);
@@ -549,7 +543,7 @@ static pl_status filemeta_field(tr *t, const field *f, void *obj) {
     return PL_OK;
   case 3: return rd_i64_field(t, f, &md->num_rows);
   case 4:
-    if ((st = rd_list(t, f, &et, &n, 1))) return st;
+    if ((st = rd_list(t, f, &et, &n))) return st;
     if (et != CT_STRUCT) return fail(t, "row_groups is not a list of structs");
     if (md->row_groups) return fail(t, "row_groups appear twice");
     md->row_groups = pl_calloc((size_t)n ? (size_t)n : 1, sizeof *md->row_groups);
@@ -561,7 +555,7 @@ static pl_status filemeta_field(tr *t, const field *f, void *obj) {
   case 5: return rd_kv_list(t, f, &md->n_kv, &md->kv);
   case 6: return rd_string(t, f, &md->created_by);
   case 7:
-    if ((st = rd_list(t, f, &et, &n, 1))) return st;
+    if ((st = rd_list(t, f, &et, &n))) return st;
     md->n_column_orders = n;
     for (int32_t i = 0; i < n; i++)
       if ((st = skip(t, et))) return st;
