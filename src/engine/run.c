@@ -282,7 +282,8 @@ typedef struct task {
   unit *units;
   int n_units, cap_units;
   int64_t rows_in[PL_ENGINE_MAX_COMPONENTS], rows_out[PL_ENGINE_MAX_COMPONENTS];
-  bool emit[PL_ENGINE_MAX_COMPONENTS];
+  bool emit[PL_ENGINE_MAX_COMPONENTS];  /* writes and journals */
+  bool count[PL_ENGINE_MAX_COMPONENTS]; /* counts rows in the report */
   const int64_t *kept; /* dedup: kept ids of this partition, sorted */
   int64_t n_kept;
 } task;
@@ -657,8 +658,9 @@ static pl_status session_close(session *s, const task *t, pl_error *err) {
   if (!st && s->xw) st = export_close(s, err);
   for (int ci = 0; !st && ci < e->n_comps; ci++) {
     comp *c = &e->comps[ci];
-    if (!t->emit[ci]) continue;
-    st = pl__journal_append(&c->journal, s->p, t->rows_in[ci], t->rows_out[ci], s->bytes[ci], err);
+    if (!t->count[ci]) continue;
+    if (t->emit[ci])
+      st = pl__journal_append(&c->journal, s->p, t->rows_in[ci], t->rows_out[ci], s->bytes[ci], err);
     if (!st) {
       c->rows_in += t->rows_in[ci];
       c->rows_out += t->rows_out[ci];
@@ -726,6 +728,7 @@ static task *task_new(pl_engine *e, int64_t p, pl_budget *b, bool own, size_t re
     comp *c = &e->comps[ci];
     bool in_stage = e->dedup_at < 0 || (e->stage == 0 ? ci < e->dedup_at : ci >= e->dedup_at);
     t->emit[ci] = in_stage && !c->journal.done[p] && (c->kind != C_SOURCE || c->write);
+    t->count[ci] = in_stage && !c->journal.done[p];
   }
   return t;
 }
@@ -809,7 +812,8 @@ static pl_status run_pieces(pl_engine *e, int64_t p, pl_error *err) {
   if (st) return st;
   pl_budget *b = pl_budget_new(r);
   int64_t *kept = NULL;
-  double per_row = pt->rows ? (double)estimate(e, pt->bytes) / (double)pt->rows : 1.0;
+  /* not estimate(): piece sizes must not depend on measured peaks (see run_partition) */
+  double per_row = pt->rows ? ((double)pt->bytes * 2.0 + (double)e->writer_fixed) / (double)pt->rows : 1.0;
   int64_t piece = per_row > 0 ? (int64_t)((double)(r / 3) / per_row) : pt->rows;
   if (piece < 1) piece = 1;
   for (;;) {
@@ -859,13 +863,18 @@ static pl_status run_pieces(pl_engine *e, int64_t p, pl_error *err) {
   return st;
 }
 
+/* Output bytes must not depend on timing (resume promises byte-identical files), so whether
+ * a partition runs whole or in pieces, and the size of the pieces, depend only on the plan
+ * and the budget: a partition goes to pieces only after failing whole with the whole budget,
+ * which is deterministic. Measured peaks only choose smaller first reservations. */
 static void run_partition(pl_engine *e, int64_t p, size_t hint) {
   pl_error err;
   pl_error_clear(&err);
   pl__part *pt = &e->src->parts[p];
   size_t r = hint ? hint : estimate(e, pt->bytes);
+  if (r > e->budget_limit) r = e->budget_limit;
   pl_status st = PL_ELIMIT;
-  while (r <= e->budget_limit) {
+  while (hint != SIZE_MAX) {
     size_t need = 0;
     st = try_whole(e, p, r, &need, &err);
     if (st != PL_ELIMIT) break;
@@ -954,7 +963,8 @@ static void *writer_main(void *arg) {
     pl_budget_release(e->global, r);
     if (st == PL_ELIMIT) {
       /* the writers needed more than the reservation: run it again with more */
-      size_t nr = r * 2 > e->budget_limit ? e->budget_limit : r * 2;
+      size_t nr = r >= e->budget_limit ? SIZE_MAX /* pieces */
+                  : r * 2 > e->budget_limit ? e->budget_limit : r * 2;
       push_retry(e, p, nr);
       continue;
     }
@@ -1068,7 +1078,8 @@ static void configure(pl_engine *e) {
   if (head > 256000000u) head = 256000000u;
   if (head > o->memory_limit / 2) head = o->memory_limit / 2;
   e->budget_limit = (size_t)(o->memory_limit - head);
-  size_t bb = e->budget_limit / (8u * (size_t)o->workers);
+  /* not per worker: batch boundaries shape the files, which must not depend on workers */
+  size_t bb = e->budget_limit / 32;
   if (bb < 256u * 1024) bb = 256u * 1024;
   if (bb > 64u << 20) bb = 64u << 20;
   e->batch_bytes = bb;
@@ -1096,10 +1107,16 @@ static void configure(pl_engine *e) {
   if (!o->writer_queue_bytes) o->writer_queue_bytes = e->budget_limit / 4;
   e->ratio = 2.0;
 #ifdef M_MMAP_THRESHOLD
-  /* Big buffers straight from mmap, returned to the OS at free, so that freed partitions
-   * do not stay in RSS; a fixed threshold stops glibc from raising it dynamically. */
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 1 << 20);
+  /* Big buffers straight from mmap, returned to the OS at free, so that freed partitions do
+   * not stay in RSS; a fixed threshold stops glibc from raising it dynamically. Smaller ones
+   * come from one arena: freed memory kept by per-thread arenas cannot be reused by other
+   * threads, and would add up beyond the budget. */
+  size_t thr = e->budget_limit / 128;
+  if (thr < 256u * 1024) thr = 256u * 1024;
+  if (thr > 32u << 20) thr = 32u << 20;
+  mallopt(M_MMAP_THRESHOLD, (int)thr);
+  mallopt(M_TRIM_THRESHOLD, (int)thr * 2);
+  mallopt(M_ARENA_MAX, 1);
 #endif
 }
 

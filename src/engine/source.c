@@ -241,16 +241,18 @@ pl_status pl__source_plan(pl_source *s, pl_error *err) {
   return s->kind == PL__SRC_GENERATOR ? plan_generator(s, err) : plan_parquet(s, err);
 }
 
-/* Puts a generated id column (first_row + row) in front of b's columns. */
+/* Puts a generated id column (first_row + row) in front of b's columns. Consumes b; *out is
+ * the new batch, or NULL on failure. */
 static pl_status add_id_column(const pl_source *s, pl_batch *b, int64_t first_id, pl_budget *bud,
                                pl_batch **out, pl_error *err) {
+  *out = NULL;
   pl_batch *nb = pl_batch_new(&s->schema, bud, err);
-  if (!nb) return err ? err->code : PL_ENOMEM;
-  pl_column *id = nb->columns[0];
-  pl_status st = pl_column_reserve(id, b->length, 0, err);
-  for (int64_t i = 0; !st && i < b->length; i++) st = pl_column_append_int(id, first_id + i, err);
+  pl_status st = nb ? PL_OK : (err ? err->code : PL_ENOMEM);
+  if (!st) st = pl_column_reserve(nb->columns[0], b->length, 0, err);
+  for (int64_t i = 0; !st && i < b->length; i++) st = pl_column_append_int(nb->columns[0], first_id + i, err);
   if (st) {
     pl_batch_free(nb);
+    pl_batch_free(b);
     return st;
   }
   /* move b's columns into nb */
@@ -282,9 +284,10 @@ static pl_status read_generator(pl_source *s, int64_t p, int64_t row_start, int6
   return cb(ctx, bt, err);
 }
 
-/* Rows [a, a+n) of b as a new batch (copies), b is freed. */
+/* Rows [a, a+n) of b as a new batch (copies). Consumes b; *out is NULL on failure. */
 static pl_status slice_batch(pl_batch *b, int64_t a, int64_t n, pl_budget *bud, pl_batch **out,
                              pl_error *err) {
+  *out = NULL;
   pl_batch *nb = pl_batch_new(&b->schema, bud, err);
   pl_status st = nb ? PL_OK : (err ? err->code : PL_ENOMEM);
   for (int32_t i = 0; !st && i < b->schema.n_fields; i++)
@@ -343,7 +346,6 @@ static pl_status read_parquet(pl_source *s, int64_t p, int64_t row_start, int64_
         if (lo != at || hi != at + n0) st = slice_batch(bt, lo - at, hi - lo, b, &bt, err);
         if (!st && s->add_id) st = add_id_column(s, bt, pt->first_row + lo, b, &bt, err);
         if (!st) st = cb(ctx, bt, err);
-        else pl_batch_free(bt);
       }
       at += n0;
       if (st || at >= want_end) break;
