@@ -49,7 +49,7 @@ static void w2_usage(const char *name) {
   fprintf(stderr,
           "usage: %s --input DIR --out DIR [--memory-limit 2GB] [--workers N]\n"
           "       [--writer-threads 2] [--partition-size 128MB] [--codec zstd] [--run-id ID]\n"
-          "       [--resume] [--report FILE.json]\n", name);
+          "       [--resume] [--report FILE.json] [--test-writer-delay-ms MS]\n", name);
   exit(2);
 }
 
@@ -78,6 +78,7 @@ static int w2_main(int argc, char **argv, const char *name, bool dedup) {
     else if (!strcmp(a, "--report")) o.report_path = v;
     else if (!strcmp(a, "--workers")) o.workers = atoi(v);
     else if (!strcmp(a, "--writer-threads")) o.writer_threads = atoi(v);
+    else if (!strcmp(a, "--test-writer-delay-ms")) o.test_writer_delay_ms = (unsigned)atoi(v);
     else if (!strcmp(a, "--codec")) {
       if (pl_codec_parse(v, &codec, &err)) goto fail;
     } else if (!strcmp(a, "--memory-limit") || !strcmp(a, "--partition-size")) {

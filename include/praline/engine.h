@@ -18,7 +18,10 @@
  * Threads: pl_engine_run calls generator and transform callbacks from several worker
  * threads at once (one partition per call), so callbacks must be thread-safe and must not
  * depend on call order. They must be deterministic (the same partition gives the same rows)
- * or resume cannot promise byte-identical output. Nothing else here is thread-safe.
+ * or resume cannot promise byte-identical output, and they may be called more than once for
+ * the same rows (a task retried with more memory, a stage run again after a global stage),
+ * so side effects beyond filling `out` are the caller's to make idempotent. Nothing else
+ * here is thread-safe.
  *
  * Memory: every column buffer of a partition is charged to a per-task budget whose limit is
  * the reservation the task took from the process-wide budget before it started. A callback

@@ -281,6 +281,7 @@ typedef struct task {
   int n_cols, cap_cols;
   unit *units;
   int n_units, cap_units;
+  int units_from; /* units added by the current chain call start here */
   int64_t rows_in[PL_ENGINE_MAX_COMPONENTS], rows_out[PL_ENGINE_MAX_COMPONENTS];
   bool emit[PL_ENGINE_MAX_COMPONENTS];  /* writes and journals */
   bool count[PL_ENGINE_MAX_COMPONENTS]; /* counts rows in the report */
@@ -321,6 +322,23 @@ static void own_col(task *t, pl_column *c) {
     t->cols = pl_realloc(t->cols, sizeof(pl_column *) * (size_t)t->cap_cols);
   }
   t->cols[t->n_cols++] = c;
+}
+
+/* Frees an owned column early (a filter dropped the rows it held). */
+static void release_col(task *t, pl_column *c) {
+  for (int i = 0; i < t->n_cols; i++)
+    if (t->cols[i] == c) t->cols[i] = NULL;
+  for (int i = 0; i < t->n_batches; i++)
+    for (int32_t k = 0; k < t->batches[i]->schema.n_fields; k++)
+      if (t->batches[i]->columns[k] == c) t->batches[i]->columns[k] = NULL;
+  pl_column_free(c);
+}
+
+static bool in_units(const task *t, int from, const pl_column *c) {
+  for (int i = from; i < t->n_units; i++)
+    for (int32_t k = 0; k < t->units[i].view->schema.n_fields; k++)
+      if (t->units[i].view->columns[k] == c) return true;
+  return false;
 }
 
 static void add_unit(task *t, int c, pl_batch *view) {
@@ -369,7 +387,8 @@ static pl_status match_ids(const pl_column *cur_id, const pl_column *ids, int64_
   return PL_OK;
 }
 
-/* Keeps rows (indexes) of every column of *cur; new columns are owned by t. */
+/* Keeps rows (indexes) of every column of *cur; new columns are owned by t. The old columns
+ * are freed at once unless a unit still needs them: a filter does not double the memory. */
 static pl_status select_rows(task *t, pl_batch **cur, const int64_t *rows, int64_t n,
                              pl_error *err) {
   pl_batch *nv = pl__view_new();
@@ -384,6 +403,12 @@ static pl_status select_rows(task *t, pl_batch **cur, const int64_t *rows, int64
     pl__view_add(nv, &(*cur)->schema.fields[i], nc);
   }
   nv->length = n;
+  for (int32_t i = 0; i < (*cur)->schema.n_fields; i++) {
+    pl_column *old = (*cur)->columns[i];
+    bool dup = false;
+    for (int32_t k = 0; k < i; k++) dup |= (*cur)->columns[k] == old;
+    if (!dup && !in_units(t, t->units_from, old)) release_col(t, old);
+  }
   pl__view_free(*cur);
   *cur = nv;
   return PL_OK;
@@ -495,6 +520,7 @@ static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
   task *t = ctx;
   pl_engine *e = t->e;
   own_batch(t, b);
+  t->units_from = t->n_units; /* earlier units hold earlier batches only */
   pl_batch *cur = view_copy(b, 0);
   pl_status st = PL_OK;
   for (int ci = 0; !st && ci < e->n_comps; ci++) {
@@ -733,19 +759,32 @@ static task *task_new(pl_engine *e, int64_t p, pl_budget *b, bool own, size_t re
   return t;
 }
 
-/* Memory the writers will need for the task's units, beyond the units themselves: fixed
- * page buffers, about three copies of the largest value (pending page, encoded, compressed)
- * and the compressed chunks a row group buffers (taken as half the data). */
+/* Parquet leaves a component writes per partition: the index, and (id, field) per field; an
+ * export writes one file with every column. */
+static size_t comp_leaves(const comp *c, int32_t n_fields) {
+  if (c->kind == C_EXPORT) return (size_t)n_fields;
+  return 1 + 2 * (size_t)(n_fields > 0 ? n_fields - 1 : 0);
+}
+
+/* Memory the writers will need for the task's units, beyond the units themselves: a pending
+ * page and a dictionary per leaf, about three copies of the largest value (pending page,
+ * encoded, compressed), and the compressed chunks a row group buffers (taken as half the
+ * data). */
 static size_t writer_need(pl_engine *e, const task *t) {
   uint64_t maxv = 0;
+  size_t leaves = 0;
+  bool seen[PL_ENGINE_MAX_COMPONENTS] = {false};
   for (int i = 0; i < t->n_units; i++) {
     const pl_batch *v = t->units[i].view;
+    if (!seen[t->units[i].comp]) leaves += comp_leaves(&e->comps[t->units[i].comp], v->schema.n_fields);
+    seen[t->units[i].comp] = true;
     for (int32_t k = 0; k < v->schema.n_fields; k++) {
       uint64_t m = pl__column_max_value(v->columns[k]);
       if (m > maxv) maxv = m;
     }
   }
-  return e->writer_fixed + (size_t)(3 * maxv) + pl_budget_used(t->budget) / 2;
+  return leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + (size_t)(3 * maxv) +
+         pl_budget_used(t->budget) / 2;
 }
 
 static pl_status load_kept(pl_engine *e, task *t, int64_t **kept, pl_error *err) {
@@ -778,12 +817,16 @@ static pl_status try_whole(pl_engine *e, int64_t p, size_t r, size_t *need, pl_e
       *need = used + w;
       st = PL_ELIMIT;
     }
+    observe(e, pt->bytes, used + w);
   } else if (st == PL_ELIMIT) {
     *need = r * 2;
   } else if (err) {
     *err = lerr;
   }
   if (st) {
+    pl_log(PL_LOG_DEBUG, "partition %lld: whole with %zu bytes: %s (used %zu, peak %zu, need %zu)%s%s",
+           (long long)p, r, pl_status_name(st), pl_budget_used(b), pl_budget_peak(b), *need,
+           st == PL_ELIMIT ? ": " : "", st == PL_ELIMIT ? lerr.msg : "");
     task_free(t);
     pl_budget_release(e->global, r);
     return st;
@@ -1084,7 +1127,8 @@ static void configure(pl_engine *e) {
   if (bb > 64u << 20) bb = 64u << 20;
   e->batch_bytes = bb;
   e->wo = o->write;
-  if (e->wo.page_bytes == 0 || e->wo.page_bytes > e->budget_limit / 64) e->wo.page_bytes = e->budget_limit / 64;
+  if (e->wo.page_bytes == 0 || e->wo.page_bytes > e->budget_limit / 256) e->wo.page_bytes = e->budget_limit / 256;
+  if (e->wo.page_bytes < 64u * 1024) e->wo.page_bytes = 64u * 1024;
   if (e->wo.page_bytes > (1u << 20)) e->wo.page_bytes = 1u << 20;
   if (e->wo.row_group_bytes == 0 || e->wo.row_group_bytes > e->budget_limit / 16)
     e->wo.row_group_bytes = e->budget_limit / 16;
@@ -1096,14 +1140,19 @@ static void configure(pl_engine *e) {
       c->exp.write.row_group_bytes = e->budget_limit / 16;
     if (c->exp.write.page_bytes == 0 || c->exp.write.page_bytes > e->wo.page_bytes)
       c->exp.write.page_bytes = e->wo.page_bytes;
+    if (c->exp.write.dictionary_limit > c->exp.write.page_bytes)
+      c->exp.write.dictionary_limit = c->exp.write.page_bytes;
   }
-  /* fixed writer memory per partition: a page, its compressed copy and a dictionary per
-   * file; an export row group */
-  size_t files = 1;
-  for (int i = 0; i < e->n_comps; i++) files += 1 + (size_t)e->comps[i].produces.n_fields;
-  e->writer_fixed = files * (3 * e->wo.page_bytes + e->wo.dictionary_limit + 65536);
-  for (int i = 0; i < e->n_comps; i++)
-    if (e->comps[i].kind == C_EXPORT) e->writer_fixed += e->comps[i].exp.write.row_group_bytes;
+  /* fixed writer memory per partition, for first estimates: a page and a dictionary per leaf */
+  size_t leaves = 0;
+  int32_t all = e->src->schema.n_fields;
+  for (int i = 0; i < e->n_comps; i++) {
+    comp *c = &e->comps[i];
+    if (c->kind == C_TRANSFORM) all += c->produces.n_fields;
+    if (c->kind == C_SOURCE && !c->write) continue;
+    leaves += comp_leaves(c, c->kind == C_EXPORT ? all : 1 + c->produces.n_fields);
+  }
+  e->writer_fixed = leaves * (e->wo.page_bytes + e->wo.dictionary_limit);
   if (!o->writer_queue_bytes) o->writer_queue_bytes = e->budget_limit / 4;
   e->ratio = 2.0;
 #ifdef M_MMAP_THRESHOLD

@@ -38,7 +38,13 @@ pl_status pl__column_take(const pl_column *c, const int64_t *rows, int64_t n, pl
                           pl_column **out, pl_error *err) {
   pl_column *nc = pl_column_new(&c->type, b, err);
   if (!nc) return err ? err->code : PL_ENOMEM;
-  pl_status st = PL_OK;
+  /* exact sizes up front: appends would grow capacity by doubling, charged to the budget */
+  size_t data = 0;
+  if (c->type.id == PL_STRING || c->type.id == PL_BINARY) {
+    const int64_t *o = pl_column_offsets(c);
+    for (int64_t i = 0; i < n; i++) data += (size_t)(o[rows[i] + 1] - o[rows[i]]);
+  }
+  pl_status st = c->n_children ? PL_OK : pl_column_reserve(nc, n, data, err);
   /* copy runs of consecutive rows at once */
   for (int64_t i = 0; !st && i < n;) {
     int64_t j = i + 1;
