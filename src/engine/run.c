@@ -859,13 +859,14 @@ static pl_status run_pieces(pl_engine *e, int64_t p, pl_error *err) {
   double per_row = pt->rows ? ((double)pt->bytes * 2.0 + (double)e->writer_fixed) / (double)pt->rows : 1.0;
   int64_t piece = per_row > 0 ? (int64_t)((double)(r / 3) / per_row) : pt->rows;
   if (piece < 1) piece = 1;
+  pl_error lerr;
+  pl_error_clear(&lerr);
   for (;;) {
     session s;
     session_init(&s, e, p, b);
     task *t = task_new(e, p, b, false, 0);
     st = load_kept(e, t, &kept, err);
     int64_t row = 0;
-    pl_error lerr;
     while (!st && row < pt->rows) {
       int64_t n = piece < pt->rows - row ? piece : pt->rows - row;
       pl_error_clear(&lerr);
@@ -887,14 +888,15 @@ static pl_status run_pieces(pl_engine *e, int64_t p, pl_error *err) {
     task_free(t);
     if (st != PL_ELIMIT) break;
     if (piece == 1) {
-      char a[32], l[32];
-      double one = pt->rows ? (double)pt->bytes / (double)pt->rows : 0;
+      char a[32], l[32], m[32], h[32];
+      uint64_t one = pt->rows ? pt->bytes / (uint64_t)pt->rows : 0;
       st = pl_error_set(err, PL_ELIMIT,
-                        "partition %lld does not fit in memory: one row needs about %s "
-                        "(%s of data) and the memory limit is %s",
-                        (long long)p, pl_format_size((uint64_t)(one * 2), a, sizeof a),
-                        pl_format_size((uint64_t)one, l, sizeof l),
-                        pl_format_size(e->o.memory_limit, (char[32]){0}, 32));
+                        "partition %lld does not fit in memory: one row (about %s of data) needs "
+                        "more than the %s budget (memory limit %s less %s headroom) [%s]",
+                        (long long)p, pl_format_size(one, a, sizeof a),
+                        pl_format_size(e->budget_limit, l, sizeof l),
+                        pl_format_size(e->o.memory_limit, m, sizeof m),
+                        pl_format_size(e->o.memory_limit - e->budget_limit, h, sizeof h), lerr.msg);
       break;
     }
     piece /= 2;
