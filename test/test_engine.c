@@ -387,6 +387,10 @@ static void test_dedup(void **state) {
   for (int64_t k = 0; k < su.g.distinct; k++)
     if (best[k] >= 0) ref[nref++] = best[k];
   qsort(ref, (size_t)nref, sizeof(int64_t), cmp64);
+  /* a dedup writes its index only */
+  assert_true(exists("%s/t/r1/dedup/index%s", d, ""));
+  assert_false(exists("%s/t/r1/dedup/key%s", d, ""));
+  assert_false(exists("%s/t/r1/dedup/val2%s", d, ""));
   /* what the dedup component wrote: its index files, read back */
   int64_t *got = NULL, ngot = 0;
   for (int64_t p = 0; p < su.g.parts; p++) {

@@ -511,7 +511,12 @@ static pl_status run_dedup(task *t, int ci, pl_batch **cur, pl_error *err) {
   if (st) return st;
   t->rows_in[ci] += n_in;
   t->rows_out[ci] += n;
-  if (t->emit[ci]) add_unit(t, ci, view_copy(*cur, 0));
+  if (t->emit[ci]) { /* a dedup produces no field: its index only */
+    pl_batch *u = pl__view_new();
+    pl__view_add(u, &(*cur)->schema.fields[0], (*cur)->columns[0]);
+    u->length = (*cur)->length;
+    add_unit(t, ci, u);
+  }
   return PL_OK;
 }
 
