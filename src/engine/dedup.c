@@ -7,6 +7,7 @@
  * whatever the number of distinct keys; disk holds the keys once (spill_limit caps it). */
 #include "engine/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,6 +34,27 @@ struct pl__dedup {
   int64_t leaf_seq;
 };
 
+/* Removes <dir>/kept/part.* (and the directory when `dir_too`). */
+static void remove_kept_dir(const pl__dedup *d, bool dir_too) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/kept", d->dir);
+  DIR *dh = opendir(path);
+  if (!dh) return;
+  struct dirent *de;
+  while ((de = readdir(dh))) {
+    if (strncmp(de->d_name, "part.", 5) != 0) continue;
+    snprintf(path, sizeof path, "%s/kept/%s", d->dir, de->d_name);
+    unlink(path);
+  }
+  closedir(dh);
+  if (dir_too) {
+    snprintf(path, sizeof path, "%s/kept", d->dir);
+    rmdir(path);
+    rmdir(d->dir); /* only if empty: it may be the user's */
+  }
+}
+static void remove_kept(const pl__dedup *d) { remove_kept_dir(d, false); }
+
 pl__dedup *pl__dedup_new(const char *spill_dir, uint64_t spill_limit, int n_buckets,
                          pl_error *err) {
   if (pl__mkdirs(spill_dir, err)) return NULL;
@@ -54,11 +76,8 @@ pl__dedup *pl__dedup_new(const char *spill_dir, uint64_t spill_limit, int n_buck
       goto fail;
     }
   }
-  /* empty the kept files of an earlier run */
-  for (int64_t p = 0;; p++) {
-    snprintf(path, sizeof path, "%s/kept/part.%05lld", spill_dir, (long long)p);
-    if (unlink(path) != 0) break;
-  }
+  /* the kept files of an earlier (killed) run would be appended to */
+  remove_kept(d);
   return d;
 fail:
   pl__dedup_free(d);
@@ -74,6 +93,7 @@ void pl__dedup_free(pl__dedup *d) {
     pthread_mutex_destroy(&d->b[i].mu);
   }
   pl_free(d->b);
+  remove_kept_dir(d, true);
   pl_free(d->dir);
   pl_free(d);
 }
