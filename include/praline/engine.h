@@ -95,7 +95,10 @@ typedef struct pl_export_options {
 typedef struct pl_engine_options {
   int workers;                 /* 0 = pl_cpu_count() */
   int writer_threads;          /* 0 = 2 */
-  uint64_t memory_limit;       /* bytes; 0 = 50% of pl_system_memory() (cgroup-aware) */
+  uint64_t memory_limit;       /* bytes; 0 = 50% of pl_system_memory() (cgroup-aware). Peak
+                                * RSS stays under it: the budget shared by all tasks is the
+                                * limit less a headroom (1/8, within 12..256 MB) for what is
+                                * not charged (code, stacks, codec contexts, allocator slack) */
   uint64_t writer_queue_bytes; /* 0 = memory_limit / 4 */
   const char *run_id;          /* NULL = <pipeline>-<YYYYMMDDHHMMSS> (UTC) */
   bool resume;                 /* skip partitions recorded in every component's _journal */
