@@ -19,7 +19,10 @@ const con = await inst.connect();
 const src = `read_parquet(${q(input + '/*.parquet')})`;
 let sel = `SELECT *, length(caption)::INTEGER AS caption_len FROM ${src}
            WHERE width >= 256 AND height >= 256 AND caption IS NOT NULL`;
-if (dedup) sel = `SELECT * FROM (${sel}) QUALIFY row_number() OVER (PARTITION BY url ORDER BY id) = 1`;
+// Dedup as a hash aggregate (min id per url) joined back: DuckDB's window form
+// (QUALIFY row_number() OVER (PARTITION BY url ORDER BY id) = 1) ran out of memory at 2GB.
+if (dedup) sel = `WITH f AS (${sel})
+                  SELECT f.* FROM f JOIN (SELECT min(id) AS id FROM f GROUP BY url) m USING (id)`;
 const t0 = process.hrtime.bigint();
 let error = null;
 try {
