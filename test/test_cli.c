@@ -71,6 +71,7 @@ static void test_usage_errors(void **state) {
   expect_usage("generate laion --rows 10 --files 1 --out /tmp/x --codec nope", "--codec");
   expect_usage("generate laion --rows 10 --files 1 --out /tmp/x --bogus 1", "unknown option '--bogus'");
   expect_usage("generate laion --rows", "--rows: missing value");
+  expect_usage("generate laion --rows 10 --files 1 --out /tmp/x --seed 0x10", "--seed: '0x10' is not a number");
   expect_usage("generate pets --out /tmp/x", "unknown dataset 'pets'");
   expect_usage("generate seed --out /tmp/x --value-bytes 12Q", "--value-bytes");
   expect_usage("inspect", "missing FILE");
@@ -261,6 +262,24 @@ static void test_generate_seed(void **state) {
   pl_free(vals);
 }
 
+/* A value bigger than --memory-limit fails cleanly (exit 1, file and column named); with
+ * room it is read. */
+static void test_memory_limit(void **state) {
+  (void)state;
+  assert_int_equal(cli(NULL, false, "generate seed --partitions 1 --rows-per-partition 2 --value-bytes 4MiB --out %s/big", g_dir), 0);
+  char *out;
+  assert_int_equal(cli(&out, true, "cat %s/big --format null --memory-limit 2MiB", g_dir), 1);
+  assert_non_null(strstr(out, "part-00000.parquet"));
+  assert_non_null(strstr(out, "'value'"));
+  free(out);
+  assert_int_equal(cli(&out, true, "inspect %s/big/part-00000.parquet --checksum --memory-limit 2MiB", g_dir), 1);
+  assert_non_null(strstr(out, "part-00000.parquet"));
+  free(out);
+  assert_int_equal(cli(&out, true, "cat %s/big --format null --memory-limit 64MiB --stats", g_dir), 0);
+  assert_non_null(strstr(out, "2 rows from 1 file"));
+  free(out);
+}
+
 static void test_generate_row_groups(void **state) {
   (void)state;
   assert_int_equal(cli(NULL, false, "generate laion --rows 5000 --files 1 --row-group-rows 1000 --codec snappy --out %s/rg", g_dir), 0);
@@ -398,6 +417,14 @@ static void test_cat(void **state) {
   assert_non_null(strstr(out, "no column 'nope'"));
   assert_non_null(strstr(out, "part-00000.parquet"));
   free(out);
+  /* the parallel path (null format, several files) reports one error, one line */
+  assert_int_equal(cli(&out, true, "cat %s/a --columns id,nope --format null --threads 3", g_dir), 1);
+  assert_non_null(strstr(out, "no column 'nope'"));
+  assert_null(strchr(strchr(out, '\n') + 1, '\n'));
+  free(out);
+  assert_int_equal(cli(&out, true, "cat %s/a --format null --threads 1 --stats", g_dir), 0);
+  assert_non_null(strstr(out, "20000 rows from 3 files"));
+  free(out);
   assert_int_equal(cli(&out, true, "cat %s/none", g_dir), 1);
   assert_non_null(strstr(out, "none"));
   free(out);
@@ -411,6 +438,7 @@ int main(void) {
       cmocka_unit_test(test_generate_contents),
       cmocka_unit_test(test_generate_seed),
       cmocka_unit_test(test_generate_row_groups),
+      cmocka_unit_test(test_memory_limit),
       cmocka_unit_test(test_inspect_footer),
       cmocka_unit_test(test_inspect_errors),
       cmocka_unit_test(test_checksum_matches_pqcheck),

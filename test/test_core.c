@@ -44,7 +44,40 @@ static void test_budget_contention(void **state) {
   for (int i = 0; i < T; i++) assert_int_equal(args[i].max_seen_over, 0);
   assert_int_equal(pl_budget_used(b), 0);
   assert_true(pl_budget_peak(b) <= 1000);
-  assert_true(pl_budget_peak(b) > 300); /* 8 threads at up to 300 bytes must overlap */
+  pl_budget_free(b);
+}
+
+/* All threads hold a reservation at the same moment (a barrier), so the peak is known exactly. */
+typedef struct {
+  pl_budget *b;
+  pthread_barrier_t *bar;
+  size_t n;
+} hold_arg;
+static void *hold_thread(void *p) {
+  hold_arg *a = p;
+  assert_int_equal(pl_budget_reserve(a->b, a->n, NULL), PL_OK);
+  pthread_barrier_wait(a->bar);
+  pl_budget_release(a->b, a->n);
+  return NULL;
+}
+static void test_budget_peak_exact_concurrent(void **state) {
+  (void)state;
+  enum { T = 8 };
+  pl_budget *b = pl_budget_new(10000);
+  pthread_barrier_t bar;
+  pthread_barrier_init(&bar, NULL, T);
+  pthread_t th[T];
+  hold_arg args[T];
+  size_t total = 0;
+  for (int i = 0; i < T; i++) {
+    args[i] = (hold_arg){b, &bar, (size_t)(i + 1) * 100};
+    total += args[i].n;
+    pthread_create(&th[i], NULL, hold_thread, &args[i]);
+  }
+  for (int i = 0; i < T; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&bar);
+  assert_int_equal(pl_budget_peak(b), total);
+  assert_int_equal(pl_budget_used(b), 0);
   pl_budget_free(b);
 }
 
@@ -239,6 +272,7 @@ static void test_hash(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_budget_contention),  cmocka_unit_test(test_budget_peak_exact),
+      cmocka_unit_test(test_budget_peak_exact_concurrent),
       cmocka_unit_test(test_budget_wait_blocks_until_release),
       cmocka_unit_test(test_budget_alloc_charges), cmocka_unit_test(test_queue_no_loss_no_dup),
       cmocka_unit_test(test_queue_blocks_when_full), cmocka_unit_test(test_pool_runs_everything),

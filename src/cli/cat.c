@@ -316,8 +316,8 @@ static const char *const cat_help =
     "                        nothing: a reader benchmark)\n"
     "  --stats               print rows, time and peak memory on stderr at the end\n"
     "  --max-width N         table: cut cells at N bytes (default 40)\n" CLI_RESOURCES_HELP
-    "                        (cat decodes files one after another; --threads is accepted for\n"
-    "                        uniformity and reserved)\n";
+    "                        (--format null without --limit decodes files in parallel;\n"
+    "                        other formats print files one after another)\n";
 
 static char **split_columns(const char *s, int *n) {
   int cap = 1;
@@ -335,31 +335,30 @@ static char **split_columns(const char *s, int *n) {
   return v;
 }
 
-static int cat_file(const char *path, cat_state *st, pl_budget *budget, char **cols, int ncols,
-                    int64_t *rows_read) {
-  pl_error err = {0};
-  pl_parquet_file *pf = pl_parquet_open(path, NULL, budget, &err);
+/* Streams one file through the reader into st's format. Errors name the file. */
+static pl_status cat_file(const char *path, cat_state *st, pl_budget *budget, char **cols, int ncols,
+                          int64_t *rows_read, pl_error *err) {
+  pl_parquet_file *pf = pl_parquet_open(path, NULL, budget, err);
   if (!pf) {
-    if (!strstr(err.msg, path)) pl_error_prefix(&err, "%s", path);
-    return cli_fail("cat", &err);
+    if (!strstr(err->msg, path)) pl_error_prefix(err, "%s", path);
+    return err->code ? err->code : PL_EIO;
   }
   const pl_schema *sch = pl_parquet_schema(pf);
   for (int i = 0; i < ncols; i++)
     if (pl_schema_find(sch, cols[i]) < 0) {
       pl_parquet_close(pf);
-      pl_error_set(&err, PL_ENOTFOUND, "%s: no column '%s'", path, cols[i]);
-      return cli_fail("cat", &err);
+      return pl_error_set(err, PL_ENOTFOUND, "%s: no column '%s'", path, cols[i]);
     }
   pl_parquet_scan_options so;
   memset(&so, 0, sizeof so);
   so.n_columns = ncols;
   so.columns = ncols ? (const char *const *)cols : NULL;
   if (st->limit >= 0 && st->limit - st->printed < 65536) so.batch_rows = st->limit - st->printed + 1;
-  pl_parquet_reader *r = pl_parquet_reader_new(pf, &so, budget, &err);
-  pl_status s = r ? PL_OK : (err.code ? err.code : PL_EINTERNAL);
+  pl_parquet_reader *r = pl_parquet_reader_new(pf, &so, budget, err);
+  pl_status s = r ? PL_OK : (err->code ? err->code : PL_EINTERNAL);
   while (!s && (st->limit < 0 || st->printed < st->limit)) {
     pl_batch *b = NULL;
-    s = pl_parquet_reader_next(r, &b, &err);
+    s = pl_parquet_reader_next(r, &b, err);
     if (s || !b) break;
     int64_t n = b->length;
     if (st->limit >= 0 && n > st->limit - st->printed) n = st->limit - st->printed;
@@ -370,11 +369,47 @@ static int cat_file(const char *path, cat_state *st, pl_budget *budget, char **c
   }
   pl_parquet_reader_free(r);
   pl_parquet_close(pf);
-  if (s) {
-    if (!strstr(err.msg, path)) pl_error_prefix(&err, "%s", path);
-    return cli_fail("cat", &err);
+  if (s && !strstr(err->msg, path)) pl_error_prefix(err, "%s", path);
+  return s;
+}
+
+/* --format null without --limit: files are independent, so decode them in parallel (one
+ * file per task, all charged to the one budget). */
+typedef struct null_task {
+  const char *path;
+  pl_budget *budget;
+  char **cols;
+  int ncols;
+  int64_t rows;
+  pl_status st;
+  pl_error err;
+} null_task;
+
+static void null_file(void *arg) {
+  null_task *t = arg;
+  cat_state st = {.fmt = FMT_NULL, .limit = -1};
+  t->st = cat_file(t->path, &st, t->budget, t->cols, t->ncols, &t->rows, &t->err);
+}
+
+static pl_status cat_null_parallel(const cli_paths *files, int threads, pl_budget *budget, char **cols,
+                                   int ncols, int64_t *rows, pl_error *err) {
+  null_task *tasks = pl_calloc((size_t)files->n, sizeof *tasks);
+  pl_pool *pool = pl_pool_new(threads < files->n ? threads : files->n);
+  for (int i = 0; i < files->n; i++) {
+    tasks[i] = (null_task){.path = files->v[i], .budget = budget, .cols = cols, .ncols = ncols};
+    pl_pool_submit(pool, null_file, &tasks[i]);
   }
-  return CLI_OK;
+  pl_pool_free(pool);
+  pl_status st = PL_OK;
+  for (int i = 0; i < files->n; i++) {
+    *rows += tasks[i].rows;
+    if (tasks[i].st && !st) {
+      st = tasks[i].st;
+      *err = tasks[i].err;
+    }
+  }
+  pl_free(tasks);
+  return st;
 }
 
 int cli_cat(int argc, char **argv) {
@@ -430,8 +465,12 @@ int cli_cat(int argc, char **argv) {
   int64_t rows = 0;
   static char obuf[1 << 16];
   setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-  for (int i = 0; i < files.n && rc == CLI_OK && (st.limit < 0 || st.printed < st.limit); i++)
-    rc = cat_file(files.v[i], &st, budget, cols, ncols, &rows);
+  if (rc == CLI_OK && st.fmt == FMT_NULL && st.limit < 0 && res.threads > 1 && files.n > 1) {
+    if (cat_null_parallel(&files, res.threads, budget, cols, ncols, &rows, &err)) rc = cli_fail(cmd, &err);
+  } else {
+    for (int i = 0; i < files.n && rc == CLI_OK && (st.limit < 0 || st.printed < st.limit); i++)
+      if (cat_file(files.v[i], &st, budget, cols, ncols, &rows, &err)) rc = cli_fail(cmd, &err);
+  }
   if (fflush(stdout) != 0 && rc == CLI_OK) rc = CLI_FAIL;
   if (stats && rc == CLI_OK) {
     double secs = pl_now() - t0;

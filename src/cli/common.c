@@ -70,7 +70,7 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
     cli_usage_error(cmd, "%s: '%s' is not a number", opt, text);
     return false;
   }
-  unsigned long long v = strtoull(text, &end, 0);
+  unsigned long long v = strtoull(text, &end, 10);
   if (*end || errno == ERANGE) {
     cli_usage_error(cmd, "%s: '%s' is not a number", opt, text);
     return false;

@@ -425,8 +425,9 @@ static int run_plan(gen_plan *p, int threads, uint64_t memory_limit) {
       jobs[i].first = (int64_t)i * p->rows_per_file;
       jobs[i].count = p->rows_per_file;
     } else {
-      jobs[i].first = p->rows * i / p->files;
-      jobs[i].count = p->rows * (i + 1) / p->files - jobs[i].first;
+      /* 128-bit: rows * i can pass 2^63 for huge --rows */
+      jobs[i].first = (int64_t)((__int128)p->rows * i / p->files);
+      jobs[i].count = (int64_t)((__int128)p->rows * (i + 1) / p->files) - jobs[i].first;
     }
     jobs[i].scratch = pl_malloc(8192);
     pl_pool_submit(pool, gen_task, &jobs[i]);

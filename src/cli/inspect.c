@@ -483,7 +483,8 @@ static void checksum_column(void *arg) {
   pl_checksum_hex(ck, t->hex);
   pl_checksum_free(ck);
   pl_type_canonical(&t->field->type, t->type, sizeof t->type);
-  if (t->st) pl_error_prefix(&t->err, "column '%s'", t->field->name);
+  /* the reader's messages usually name file and column already */
+  if (t->st && !strstr(t->err.msg, t->field->name)) pl_error_prefix(&t->err, "column '%s'", t->field->name);
 }
 
 static int inspect_checksum(pl_parquet_file *pf, pl_budget *budget, int threads, bool json) {
@@ -512,7 +513,7 @@ static int inspect_checksum(pl_parquet_file *pf, pl_budget *budget, int threads,
   for (int i = 0; i < n && rc == CLI_OK; i++) {
     pl_error e = tasks[i].err;
     if (tasks[i].st) {
-      pl_error_prefix(&e, "%s", pl_parquet_path(pf));
+      if (!strstr(e.msg, pl_parquet_path(pf))) pl_error_prefix(&e, "%s", pl_parquet_path(pf));
       rc = cli_fail("inspect", &e);
     } else if (tasks[i].rows != rows) {
       pl_error_set(&e, PL_ECORRUPT, "%s: column '%s' has %lld rows, column '%s' %lld",

@@ -57,6 +57,12 @@ static bool unpack(const uint8_t *p, size_t avail, int bw, uint64_t first, uint3
   if ((last_bit + 7) / 8 > avail) return false;
   uint64_t mask = bw == 64 ? ~(uint64_t)0 : ((uint64_t)1 << bw) - 1;
   uint64_t bit = first * (uint64_t)bw;
+  if (bw <= 56 && last_bit / 8 + 8 <= avail) {
+    /* fast path: every value lies within one 8-byte load that stays inside the data */
+    for (uint32_t i = 0; i < count; i++, bit += (uint64_t)bw)
+      out[i] = (ld64(p + (bit >> 3)) >> (bit & 7)) & mask;
+    return true;
+  }
   for (uint32_t i = 0; i < count; i++, bit += (uint64_t)bw) {
     size_t byte = (size_t)(bit >> 3);
     unsigned sh = (unsigned)(bit & 7);
@@ -121,9 +127,13 @@ static pl_status rle_next_run(pl__rle *r, pl_error *err) {
   return PL_OK;
 }
 
+/* Decodes n values into out. When count is not NULL, adds the number of values equal to
+ * `target` to *count (the non-null count of definition levels, for free). */
 #define RLE_GET(NAME, T)                                                                      \
-  pl_status NAME(pl__rle *r, T *out, int64_t n, uint32_t limit, pl_error *err) {           \
+  static inline pl_status NAME##_impl(pl__rle *r, T *out, int64_t n, uint32_t limit,        \
+                                      uint32_t target, int64_t *count, pl_error *err) {      \
     uint64_t tmp[64];                                                                         \
+    int64_t cnt = 0;                                                                          \
     while (n > 0) {                                                                           \
       if (r->run_left == 0) {                                                                 \
         pl_status st = rle_next_run(r, err);                                                  \
@@ -134,26 +144,39 @@ static pl_status rle_next_run(pl__rle *r, pl_error *err) {
         if (limit && r->value >= limit) return corrupt(err, "value out of range in RLE run"); \
         T v = (T)r->value;                                                                    \
         for (uint32_t i = 0; i < take; i++) out[i] = v;                                       \
+        if (r->value == target) cnt += take;                                                  \
       } else {                                                                                \
         if (take > 64) take = 64;                                                             \
         size_t avail = (size_t)(r->p - r->bp);                                                \
         if (!unpack(r->bp, avail, r->bit_width, r->bp_index, take, tmp))                      \
           return corrupt(err, "bit-packed run ends early");                                   \
+        uint64_t bad = 0;                                                                     \
         for (uint32_t i = 0; i < take; i++) {                                                 \
-          if (limit && tmp[i] >= limit) return corrupt(err, "value out of range in bit-packed run"); \
+          bad |= limit && tmp[i] >= limit;                                                    \
+          cnt += tmp[i] == target;                                                            \
           out[i] = (T)tmp[i];                                                                 \
         }                                                                                     \
+        if (bad) return corrupt(err, "value out of range in bit-packed run");                 \
         r->bp_index += take;                                                                  \
       }                                                                                       \
       r->run_left -= take;                                                                    \
       out += take;                                                                            \
       n -= take;                                                                              \
     }                                                                                         \
+    if (count) *count += cnt;                                                                 \
     return PL_OK;                                                                             \
+  }                                                                                           \
+  pl_status NAME(pl__rle *r, T *out, int64_t n, uint32_t limit, pl_error *err) {           \
+    return NAME##_impl(r, out, n, limit, UINT32_MAX, NULL, err);                              \
   }
 
 RLE_GET(pl__rle_get_u16, uint16_t)
 RLE_GET(pl__rle_get_u32, uint32_t)
+
+pl_status pl__rle_get_levels(pl__rle *r, uint16_t *out, int64_t n, uint32_t limit,
+                             uint16_t target, int64_t *count, pl_error *err) {
+  return pl__rle_get_u16_impl(r, out, n, limit, target, count, err);
+}
 
 pl_status pl__bitpacked_levels(const uint8_t *p, size_t n, int bit_width, uint16_t *out,
                                int64_t count, uint16_t limit, pl_error *err) {
@@ -177,7 +200,7 @@ static pl_status out_fixed(pl_column *out, int64_t n, int32_t w, uint8_t **dst, 
     return pl_error_set(err, PL_ELIMIT, "value buffer size overflows");
   pl_status st = pl_buf_reserve(&out->values, bytes, err);
   if (st) return st;
-  *dst = out->values.data + out->values.len;
+  *dst = bytes ? out->values.data + out->values.len : NULL;
   out->values.len += bytes;
   return PL_OK;
 }
@@ -388,6 +411,8 @@ pl_status pl__dict_decode(pl__dict *d, const pl__leaf *lf, const uint8_t *p, siz
   }
   pl_buf_move(&d->values, &tmp.values);
   pl_buf_move(&d->offsets, &tmp.offsets);
+  /* slack for dict_get's 16-byte copies of short values */
+  if ((st = pl_buf_reserve_total(&d->values, d->values.len + 16, err))) return st;
   if (lf->conv == PL__CONV_BYTES && d->offsets.len == 0) {
     int64_t z = 0;
     if ((st = pl_buf_append(&d->offsets, &z, 8, err))) return st;
@@ -424,9 +449,22 @@ static pl_status dict_get(pl__values *v, pl_column *out, int64_t n, pl_error *er
       const int64_t *offs = (const int64_t *)d->offsets.data;
       size_t total = 0;
       for (uint32_t i = 0; i < k; i++) total += (size_t)(offs[idx[i] + 1] - offs[idx[i]]);
-      if ((st = out_offsets(out, k, total, err))) return st;
-      for (uint32_t i = 0; i < k; i++)
-        out_push_bytes(out, d->values.data + offs[idx[i]], (size_t)(offs[idx[i] + 1] - offs[idx[i]]));
+      /* 16 bytes of slack on both sides let short values move as one 16-byte copy */
+      if ((st = out_offsets(out, k, total + 16, err))) return st;
+      uint8_t *dst = out->values.data + out->values.len;
+      int64_t pos = (int64_t)out->values.len;
+      int64_t *oo = (int64_t *)(out->offsets.data + out->offsets.len);
+      const uint8_t *dv = d->values.data;
+      for (uint32_t i = 0; i < k; i++) {
+        int64_t a = offs[idx[i]], len = offs[idx[i] + 1] - a;
+        if (len <= 16) memcpy(dst, dv + a, 16);
+        else memcpy(dst, dv + a, (size_t)len);
+        dst += len;
+        pos += len;
+        oo[i] = pos;
+      }
+      out->values.len = (size_t)pos;
+      out->offsets.len += (size_t)k * 8;
     } else {
       uint8_t *dst = NULL;
       int32_t w = lf->out_width;
@@ -598,7 +636,9 @@ static pl_status dbp_all(const uint8_t *p, const uint8_t *end, pl_buf *buf, int6
   dbp s;
   pl_status st = dbp_init(&s, p, end, true, err);
   if (st) return st;
-  if (s.total > (uint64_t)(end - p) * 64 + 1) return corrupt(err, "DELTA length count exceeds the page");
+  /* each block of block_size values costs at least 1 + mini_count bytes (min delta, widths) */
+  uint64_t blocks = (uint64_t)(end - s.p) / (1 + s.mini_count) + 1;
+  if (s.total > blocks * s.block_size + 1) return corrupt(err, "DELTA length count exceeds the page");
   if ((st = pl_buf_reserve_total(buf, (size_t)s.total * 4 + 4, err))) return st;
   uint64_t tmp[CHUNK];
   int32_t *o = (int32_t *)buf->data;

@@ -176,6 +176,9 @@ void pl__codecs_release(pl__codecs *cx) {
 
 pl_status pl__decompress(pl__codecs *cx, int codec, const uint8_t *src, size_t src_len, uint8_t *dst,
                          size_t dst_len, pl_error *err) {
+  uint8_t dummy[1];
+  if (!dst) dst = dummy; /* an empty page has no buffer; codecs still check their stream */
+  if (!src) src = dummy;
   switch (codec) {
   case PL_CODEC_UNCOMPRESSED:
     if (src_len != dst_len) return wrong_size("UNCOMPRESSED", src_len, dst_len, err);

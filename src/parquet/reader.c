@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define WINDOW_MIN (256 * 1024)
+#define WINDOW_MIN (64 * 1024)
 #define FOOTER_MAX ((int64_t)1 << 30)
 
 struct pl_parquet_file {
@@ -31,6 +31,7 @@ struct pl_parquet_file {
   int64_t size;
   pl_budget *budget;
   bool verify_crc;
+  bool pad_chunks; /* PARQUET-816: old parquet-mr understated column chunk sizes */
   pl_pq_file_metadata md;
   pl__schema schema;
 };
@@ -57,6 +58,15 @@ static pl_status pread_all(int fd, void *buf, size_t n, int64_t off, pl_error *e
 
 static uint32_t le32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* parquet-mr before 1.2.9 (PARQUET-816) wrote total_compressed_size without the dictionary
+ * page header, so pages may run up to ~100 bytes past the declared chunk end. */
+static bool old_parquet_mr(const char *created_by) {
+  if (!created_by || strncmp(created_by, "parquet-mr", 10)) return false;
+  int a = 0, b = 0, c = 0;
+  if (sscanf(created_by, "parquet-mr version %d.%d.%d", &a, &b, &c) < 1) return true;
+  return a < 1 || (a == 1 && (b < 2 || (b == 2 && c < 9)));
 }
 
 /* Structural checks that let the rest of the reader trust counts and types. */
@@ -158,6 +168,7 @@ pl_parquet_file *pl_parquet_open(const char *path, const pl_parquet_open_options
     pl_error_set(err, PL_EUNSUPPORTED, "%s: encrypted Parquet file (encryption_algorithm in the footer) is not supported", path);
     goto fail;
   }
+  f->pad_chunks = old_parquet_mr(f->md.created_by);
   if ((st = pl__schema_build(&f->md, &f->schema, err)) || (st = check_metadata(f, err))) {
     pl_error_prefix(err, "%s", path);
     goto fail;
@@ -196,6 +207,7 @@ typedef struct chunk {
   bool has_dict;
   bool page_open;        /* vals is initialised */
   int64_t page_n, page_i;
+  int64_t page_nonnull;  /* values (non-null entries) in the current page */
   pl_buf def, rep;       /* uint16 levels of the current page */
   pl__values vals;
   bool done;             /* no more pages */
@@ -223,10 +235,13 @@ struct pl_parquet_reader {
   size_t batch_bytes;
   int32_t n_leaves;     /* selected leaves */
   int32_t *leaves;      /* their leaf indices */
+  int32_t *leaf_slot;   /* schema leaf index -> position in leaves, or -1 */
   chunk *chunks;        /* one per selected leaf, for the current row group */
   leaf_out *outs;
   bool rg_open;
   pl_buf scratch;       /* validity bytes during assembly */
+  bool has_var_leaf;    /* a selected leaf holds variable-length values */
+  double observed_per_row; /* output bytes per row of the last batch */
 };
 
 static void chunk_close(chunk *c) {
@@ -260,7 +275,8 @@ static void chunk_open(chunk *c, const pl_parquet_file *f, const pl__leaf *lf, i
     start = m->dictionary_page_offset;
   c->pos = start;
   int64_t end;
-  if (__builtin_add_overflow(start, m->total_compressed_size, &end)) end = INT64_MAX;
+  if (__builtin_add_overflow(start, m->total_compressed_size + (f->pad_chunks ? 100 : 0), &end))
+    end = INT64_MAX;
   int64_t limit = f->size - 8; /* data never reaches into the footer */
   c->end = end < limit ? end : limit;
   c->values_left = m->num_values;
@@ -301,7 +317,7 @@ static int bit_width(int v) {
 
 /* Decodes one level stream of a v1 page (RLE with a 4-byte length, or BIT_PACKED). */
 static pl_status levels_v1(int enc, int max, const uint8_t **p, const uint8_t *end, uint16_t *out,
-                           int64_t n, pl_error *err) {
+                           int64_t n, int64_t *count, pl_error *err) {
   int bw = bit_width(max);
   size_t left = (size_t)(end - *p);
   if (enc == PL_PQ_ENC_RLE) {
@@ -310,7 +326,7 @@ static pl_status levels_v1(int enc, int max, const uint8_t **p, const uint8_t *e
     if (len > left - 4) return pl_error_set(err, PL_ECORRUPT, "levels length %u exceeds the page", len);
     pl__rle r;
     pl__rle_init(&r, *p + 4, len, bw);
-    pl_status st = pl__rle_get_u16(&r, out, n, (uint32_t)max + 1, err);
+    pl_status st = pl__rle_get_levels(&r, out, n, (uint32_t)max + 1, (uint16_t)max, count, err);
     if (st) return st;
     *p += 4 + len;
     return PL_OK;
@@ -318,6 +334,8 @@ static pl_status levels_v1(int enc, int max, const uint8_t **p, const uint8_t *e
   if (enc == PL_PQ_ENC_BIT_PACKED) {
     pl_status st = pl__bitpacked_levels(*p, left, bw, out, n, (uint16_t)max, err);
     if (st) return st;
+    if (count)
+      for (int64_t i = 0; i < n; i++) *count += out[i] == max;
     *p += ((uint64_t)n * (uint64_t)bw + 7) / 8;
     return PL_OK;
   }
@@ -440,6 +458,7 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
     if (nv == 0) continue;
     const uint8_t *vp, *vend;
     uint16_t *def = NULL, *rep = NULL;
+    int64_t nonnull = 0; /* entries with def == max_def: the values in the page */
     if (lf->max_def > 0) {
       if ((st = levels_buf(&c->def, nv, err))) return st;
       def = (uint16_t *)c->def.data;
@@ -453,8 +472,8 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
       if ((st = decompress_into(r, c, raw, csize, usize, &data, err))) goto page_fail;
       vp = data;
       vend = data + usize;
-      if (rep && (st = levels_v1(h.rep_level_encoding, lf->max_rep, &vp, vend, rep, nv, err))) goto page_fail;
-      if (def && (st = levels_v1(h.def_level_encoding, lf->max_def, &vp, vend, def, nv, err))) goto page_fail;
+      if (rep && (st = levels_v1(h.rep_level_encoding, lf->max_rep, &vp, vend, rep, nv, NULL, err))) goto page_fail;
+      if (def && (st = levels_v1(h.def_level_encoding, lf->max_def, &vp, vend, def, nv, &nonnull, err))) goto page_fail;
     } else {
       int64_t rl = h.rep_levels_byte_length, dl = h.def_levels_byte_length;
       if (rl < 0 || dl < 0 || rl + dl > (int64_t)csize || rl + dl > (int64_t)usize) {
@@ -469,7 +488,9 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
       if (def) {
         pl__rle lr;
         pl__rle_init(&lr, raw + rl, (size_t)dl, bit_width(lf->max_def));
-        if ((st = pl__rle_get_u16(&lr, def, nv, (uint32_t)lf->max_def + 1, err))) goto page_fail;
+        if ((st = pl__rle_get_levels(&lr, def, nv, (uint32_t)lf->max_def + 1, (uint16_t)lf->max_def,
+                                     &nonnull, err)))
+          goto page_fail;
       }
       const uint8_t *src = raw + rl + dl;
       size_t clen = csize - (size_t)(rl + dl), ulen = usize - (size_t)(rl + dl);
@@ -486,12 +507,7 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
       }
       vend = vp + ulen;
     }
-    int64_t nonnull = nv;
-    if (def) {
-      nonnull = 0;
-      uint16_t md = (uint16_t)lf->max_def;
-      for (int64_t i = 0; i < nv; i++) nonnull += def[i] == md;
-    }
+    if (!def) nonnull = nv;
     int enc = h.encoding;
     if ((st = pl__values_init(&c->vals, lf, enc, vp, (size_t)(vend - vp), nonnull,
                               c->has_dict ? &c->dict : NULL, r->b, err))) {
@@ -499,6 +515,7 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
       goto page_fail;
     }
     c->page_open = true;
+    c->page_nonnull = nonnull;
     c->page_n = nv;
     c->page_i = 0;
     return PL_OK;
@@ -549,9 +566,13 @@ static pl_status take_rows(pl_parquet_reader *r, chunk *c, leaf_out *o, int64_t 
       int64_t nonnull = m;
       if (def) {
         if ((st = pl_buf_append(&o->def, def + i, (size_t)m * 2, err))) return st;
-        nonnull = 0;
-        uint16_t md = (uint16_t)lf->max_def;
-        for (int64_t k = i; k < e; k++) nonnull += def[k] == md;
+        if (i == 0 && e == c->page_n) {
+          nonnull = c->page_nonnull;
+        } else {
+          nonnull = 0;
+          uint16_t md = (uint16_t)lf->max_def;
+          for (int64_t k = i; k < e; k++) nonnull += def[k] == md;
+        }
       }
       if (rep && (st = pl_buf_append(&o->rep, rep + i, (size_t)m * 2, err))) return st;
       if ((st = pl__values_get(&c->vals, o->dense, nonnull, err))) return st;
@@ -565,23 +586,52 @@ static pl_status take_rows(pl_parquet_reader *r, chunk *c, leaf_out *o, int64_t 
 /* ------------------------------------------------------------------ assembly */
 static pl_status bits_from_bytes(pl_buf *bm, const uint8_t *valid, int64_t k, int64_t *nulls,
                                  pl_error *err) {
-  int64_t nn = 0;
-  for (int64_t i = 0; i < k; i++) nn += !valid[i];
-  *nulls = nn;
-  if (nn == 0) return PL_OK;
-  pl_status st = pl_buf_reserve_total(bm, (size_t)(k + 7) / 8, err);
+  size_t bytes = (size_t)(k + 7) / 8;
+  pl_status st = pl_buf_reserve_total(bm, bytes, err);
   if (st) return st;
-  memset(bm->data, 0, (size_t)(k + 7) / 8);
-  for (int64_t i = 0; i < k; i++)
-    if (valid[i]) bm->data[i >> 3] |= (uint8_t)(1u << (i & 7));
-  bm->len = (size_t)(k + 7) / 8;
+  int64_t ones = 0, i = 0;
+  uint8_t *out = bm->data;
+  for (; i + 8 <= k; i += 8) {
+    const uint8_t *v = valid + i;
+    uint8_t byte = (uint8_t)(v[0] | v[1] << 1 | v[2] << 2 | v[3] << 3 | v[4] << 4 | v[5] << 5 |
+                             v[6] << 6 | v[7] << 7);
+    out[i >> 3] = byte;
+    ones += __builtin_popcount(byte);
+  }
+  if (i < k) {
+    uint8_t byte = 0;
+    for (int64_t j = i; j < k; j++) byte |= (uint8_t)(valid[j] << (j - i));
+    out[i >> 3] = byte;
+    ones += __builtin_popcount(byte);
+  }
+  *nulls = k - ones;
+  if (*nulls == 0) {
+    pl_buf_release(bm); /* all valid: no bitmap */
+    return PL_OK;
+  }
+  bm->len = bytes;
   return PL_OK;
 }
+
+#define SPREAD(W)                                                                  \
+  for (int64_t i = k - 1; i >= 0; i--) {                                           \
+    if (valid[i]) {                                                                \
+      j--;                                                                         \
+      memmove(v + (size_t)i * (W), v + (size_t)j * (W), (W));                      \
+    } else {                                                                       \
+      memset(v + (size_t)i * (W), 0, (W));                                         \
+    }                                                                              \
+  }
 
 /* Spreads the dense values of a leaf over k slots (valid[i] says which hold a value). */
 static pl_status expand(pl_column *d, const uint8_t *valid, int64_t k, pl_error *err) {
   int64_t nn = d->length;
   pl_status st;
+  if (nn == k) { /* no nulls: the dense layout is the answer */
+    pl_buf_release(&d->validity);
+    d->null_count = 0;
+    return PL_OK;
+  }
   if (d->type.id == PL_BOOL) {
     size_t bytes = (size_t)(k + 7) / 8;
     if ((st = pl_buf_reserve_total(&d->values, bytes + 1, err))) return st;
@@ -603,7 +653,7 @@ static pl_status expand(pl_column *d, const uint8_t *valid, int64_t k, pl_error 
     int64_t j = nn;
     off[k] = off[j];
     for (int64_t i = k - 1; i >= 0; i--) {
-      if (valid[i]) j--;
+      j -= valid[i];
       off[i] = off[j];
     }
     d->offsets.len = (size_t)(k + 1) * 8;
@@ -612,13 +662,13 @@ static pl_status expand(pl_column *d, const uint8_t *valid, int64_t k, pl_error 
     if ((st = pl_buf_reserve_total(&d->values, (size_t)k * w, err))) return st;
     uint8_t *v = d->values.data;
     int64_t j = nn;
-    for (int64_t i = k - 1; i >= 0; i--) {
-      if (valid[i]) {
-        j--;
-        if (j != i) memmove(v + (size_t)i * w, v + (size_t)j * w, w);
-      } else {
-        memset(v + (size_t)i * w, 0, w);
-      }
+    switch (w) {
+    case 1: SPREAD(1) break;
+    case 2: SPREAD(2) break;
+    case 4: SPREAD(4) break;
+    case 8: SPREAD(8) break;
+    case 16: SPREAD(16) break;
+    default: SPREAD(w) break;
     }
     d->values.len = (size_t)k * w;
   }
@@ -646,9 +696,7 @@ static pl_status build_children(pl_parquet_reader *r, const pl__node *node, cons
 static pl_status build(pl_parquet_reader *r, const pl__node *node, const pl_type *type,
                        pl_column **out, pl_error *err) {
   *out = NULL;
-  int32_t li = -1;
-  for (int32_t k = 0; k < r->n_leaves; k++)
-    if (r->leaves[k] == node->leaf) li = k;
+  int32_t li = r->leaf_slot[node->leaf];
   if (li < 0) return pl_error_set(err, PL_EINTERNAL, "leaf %d not selected", (int)node->leaf);
   leaf_out *o = &r->outs[li];
   const pl__leaf *lf = &r->f->schema.leaves[node->leaf];
@@ -665,8 +713,14 @@ static pl_status build(pl_parquet_reader *r, const pl__node *node, const pl_type
   uint8_t *valid = r->scratch.data;
   int64_t k = 0;
   if (node->kind == PL__NODE_LEAF) {
-    for (int64_t i = 0; i < m; i++)
-      if (def[i] >= node->slot_def) valid[k++] = def[i] >= node->def_present;
+    uint16_t dp = (uint16_t)node->def_present;
+    if (node->slot_def == 0) { /* every entry is a slot (no list above) */
+      for (int64_t i = 0; i < m; i++) valid[i] = def[i] >= dp;
+      k = m;
+    } else {
+      for (int64_t i = 0; i < m; i++)
+        if (def[i] >= node->slot_def) valid[k++] = def[i] >= dp;
+    }
     pl_column *d = o->dense;
     o->dense = NULL;
     if ((st = expand(d, valid, k, err))) {
@@ -849,6 +903,7 @@ void pl_parquet_reader_free(pl_parquet_reader *r) {
   pl_free(r->chunks);
   pl_free(r->outs);
   pl_free(r->leaves);
+  pl_free(r->leaf_slot);
   pl_free(r->sel);
   pl_free(r->rgs);
   pl_schema_release(&r->out_schema);
@@ -874,6 +929,11 @@ pl_parquet_reader *pl_parquet_reader_new(pl_parquet_file *f, const pl_parquet_sc
         pl_error_set(err, PL_ENOTFOUND, "%s: no column '%s'", f->path, o->columns[i]);
         goto fail;
       }
+      for (int32_t j = 0; j < r->n_sel; j++)
+        if (r->sel[j] == k) {
+          pl_error_set(err, PL_EINVAL, "%s: column '%s' is listed twice", f->path, o->columns[i]);
+          goto fail;
+        }
       r->sel[r->n_sel++] = k;
     }
   } else {
@@ -881,17 +941,21 @@ pl_parquet_reader *pl_parquet_reader_new(pl_parquet_file *f, const pl_parquet_sc
     for (int32_t i = 0; i < s->n_fields; i++) r->sel[r->n_sel++] = i;
   }
   r->leaves = pl_calloc((size_t)s->n_leaves + 1, sizeof *r->leaves);
+  r->leaf_slot = pl_malloc(((size_t)s->n_leaves + 1) * sizeof *r->leaf_slot);
+  for (int32_t l = 0; l < s->n_leaves; l++) r->leaf_slot[l] = -1;
   for (int32_t i = 0; i < r->n_sel; i++) {
     int32_t fi = r->sel[i];
     pl_field fc;
     pl_field_copy(&fc, &s->arrow.fields[fi]);
     pl_schema_add(&r->out_schema, fc);
     for (int32_t l = s->field_first_leaf[fi]; l < s->field_first_leaf[fi + 1]; l++) {
-      bool dup = false;
-      for (int32_t k = 0; k < r->n_leaves; k++) dup |= r->leaves[k] == l;
-      if (!dup && r->n_leaves < s->n_leaves) r->leaves[r->n_leaves++] = l;
+      if (r->leaf_slot[l] >= 0) continue; /* the same column named twice */
+      r->leaf_slot[l] = r->n_leaves;
+      r->leaves[r->n_leaves++] = l;
     }
   }
+  for (int32_t i = 0; i < r->n_leaves; i++)
+    r->has_var_leaf |= s->leaves[r->leaves[i]].phys == PL_PQ_BYTE_ARRAY;
   r->chunks = pl_calloc((size_t)r->n_leaves + 1, sizeof *r->chunks);
   r->outs = pl_calloc((size_t)r->n_leaves + 1, sizeof *r->outs);
   for (int32_t i = 0; i < r->n_leaves; i++) {
@@ -950,13 +1014,43 @@ static int64_t batch_size(pl_parquet_reader *r, int32_t g, int64_t left) {
     const pl_pq_column_meta *m = &rg->columns[r->leaves[i]].meta;
     bytes += (double)(m->total_uncompressed_size > 0 ? m->total_uncompressed_size : 0);
   }
+  /* No columns (a row count only): one batch per row group costs nothing, and a huge
+   * num_rows cannot turn into billions of empty batches. */
+  if (r->n_leaves == 0) return left;
   int64_t n = r->batch_rows;
-  if (rg->num_rows > 0 && bytes > 0) {
-    double per_row = bytes / (double)rg->num_rows;
+  double per_row = rg->num_rows > 0 ? bytes / (double)rg->num_rows : 0;
+  /* Dictionary-encoded values decode to far more than their chunk's size: trust what the
+   * previous batch measured, and probe with a small first batch when values vary in size. */
+  if (r->observed_per_row > per_row) per_row = r->observed_per_row;
+  if (r->observed_per_row == 0 && r->has_var_leaf && n > 4096) n = 4096;
+  if (per_row > 0) {
     double fit = (double)r->batch_bytes / per_row;
     if (fit < (double)n) n = fit < 1 ? 1 : (int64_t)fit;
   }
   return n < left ? n : left;
+}
+
+/* Sizes a leaf's dense output for n rows up front, so decoding never copies on growth.
+ * Nested leaves may hold more values than rows; those grow as usual. */
+static pl_status reserve_dense(pl_parquet_reader *r, int32_t g, int32_t i, int64_t n, pl_error *err) {
+  const pl__leaf *lf = &r->f->schema.leaves[r->leaves[i]];
+  pl_column *d = r->outs[i].dense;
+  const pl_pq_row_group *rg = &r->f->md.row_groups[g];
+  if (lf->conv == PL__CONV_BOOL) return pl_buf_reserve_total(&d->values, (size_t)(n + 7) / 8 + 8, err);
+  if (lf->conv == PL__CONV_BYTES) {
+    pl_status st = pl_buf_reserve_total(&d->offsets, (size_t)(n + 1) * 8, err);
+    if (st) return st;
+    const pl_pq_column_meta *m = &rg->columns[r->leaves[i]].meta;
+    if (rg->num_rows <= 0 || m->total_uncompressed_size <= 0) return PL_OK;
+    /* the uncompressed chunk also holds lengths and levels: an over-estimate, capped */
+    double per_row = (double)m->total_uncompressed_size / (double)rg->num_rows;
+    double want = per_row * (double)n;
+    if (want > (double)r->batch_bytes) want = (double)r->batch_bytes;
+    return pl_buf_reserve_total(&d->values, (size_t)want, NULL) == PL_OK ? PL_OK : PL_OK;
+  }
+  size_t bytes;
+  if (__builtin_mul_overflow((size_t)n, (size_t)lf->out_width, &bytes)) return PL_OK;
+  return pl_buf_reserve_total(&d->values, bytes, err);
 }
 
 pl_status pl_parquet_reader_next(pl_parquet_reader *r, pl_batch **out, pl_error *err) {
@@ -990,6 +1084,7 @@ pl_status pl_parquet_reader_next(pl_parquet_reader *r, pl_batch **out, pl_error 
         st = err ? err->code : PL_ENOMEM;
         break;
       }
+      if ((st = reserve_dense(r, g, i, n, err))) break;
       if ((st = take_rows(r, &r->chunks[i], o, n, err))) break;
     }
     if (st) {
@@ -1023,6 +1118,7 @@ pl_status pl_parquet_reader_next(pl_parquet_reader *r, pl_batch **out, pl_error 
       return st;
     }
     batch->length = n;
+    r->observed_per_row = (double)pl_batch_bytes(batch) / (double)n;
     r->rg_row += n;
     if (r->rg_row >= rows) {
       close_rg(r);

@@ -100,6 +100,9 @@ void pl__rle_init(pl__rle *r, const uint8_t *p, size_t n, int bit_width);
  * (limit 0 = no check). */
 pl_status pl__rle_get_u16(pl__rle *r, uint16_t *out, int64_t n, uint32_t limit, pl_error *err);
 pl_status pl__rle_get_u32(pl__rle *r, uint32_t *out, int64_t n, uint32_t limit, pl_error *err);
+/* Levels: like pl__rle_get_u16, and adds the count of values equal to target to *count. */
+pl_status pl__rle_get_levels(pl__rle *r, uint16_t *out, int64_t n, uint32_t limit,
+                             uint16_t target, int64_t *count, pl_error *err);
 
 /* Deprecated BIT_PACKED levels: MSB-first packing, num_values * bit_width bits. */
 pl_status pl__bitpacked_levels(const uint8_t *p, size_t n, int bit_width, uint16_t *out,

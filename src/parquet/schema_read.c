@@ -293,8 +293,19 @@ static pl_status convert(ctx *c, int depth, int rep_as, int16_t d, int16_t r, in
     no->children = pl_calloc(1, sizeof *no->children);
     char rpath[1100];
     snprintf(rpath, sizeof rpath, "%s.%s", path, ename(re));
+    if (map && re->num_children == 1 && re->type == -1) {
+      /* a MAP without values: read as a list of its keys, as arrow-rs does */
+      map = false;
+      c->idx++;
+      pl_field item;
+      st = convert(c, depth + 2, -1, id, ir, id, ir, rpath, &item, &no->children[0]);
+      if (st) return st;
+      no->leaf = no->children[0].leaf;
+      *fo = pl_field_make(ename(e), pl_type_list(item), nullable);
+      return PL_OK;
+    }
     if (map) {
-      if (re->num_children != 2 || re->type >= 0)
+      if (re->num_children != 2 || re->type != -1)
         return bad(c, path, "MAP key_value group must have exactly two children (key, value)%s", "");
       int32_t rix = c->idx++;
       (void)rix;

@@ -67,7 +67,7 @@ typedef struct dict {
   pl_buf pos;       /* uint64 start of each entry in values (byte arrays only) */
   uint64_t *hashes; /* per entry */
   size_t hashes_cap;
-  uint32_t *slots;  /* open addressing; entry index + 1, 0 = empty */
+  uint64_t *slots;  /* open addressing: high 32 bits of the hash | entry index + 1; 0 = empty */
   size_t nslots;
   uint32_t n;       /* entries */
 } dict;
@@ -305,7 +305,7 @@ static pl_status leaf_types(pl_pq_schema_element *e, leaf *L, const pl_type *t, 
     break;
   case PL_TIME: {
     /* parquet.thrift TimeType: INT32 millis, INT64 micros/nanos; seconds become millis */
-    e->logical = (pl_pq_logical){.kind = PL_LT_TIME, .utc = true};
+    e->logical = (pl_pq_logical){.kind = PL_LT_TIME, .utc = false}; /* a time of day, no zone */
     if (t->unit == PL_SECOND || t->unit == PL_MILLI) {
       e->type = PL_PQ_INT32;
       e->converted_type = PL_CT_TIME_MILLIS;
@@ -1234,6 +1234,8 @@ static void stats_to_model(const pl_parquet_writer *w, const leaf *L, pl_pq_stat
 }
 
 /* ------------------------------------------------------------------ dictionary */
+#define TAG_MASK 0xFFFFFFFF00000000ULL
+
 static inline uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;
@@ -1263,7 +1265,7 @@ static void dict_clear(dict *d) {
 
 static pl_status dict_grow(pl_budget *b, dict *d, pl_error *err) {
   size_t ns = d->nslots ? d->nslots * 2 : 1024;
-  uint32_t *slots = pl_budget_calloc(b, ns * sizeof *slots, err);
+  uint64_t *slots = pl_budget_calloc(b, ns * sizeof *slots, err);
   if (!slots) return err ? err->code : PL_ENOMEM;
   size_t hc = ns / 2;
   uint64_t *h = pl_budget_realloc(b, d->hashes, d->hashes_cap * sizeof *h, hc * sizeof *h, err);
@@ -1276,7 +1278,7 @@ static pl_status dict_grow(pl_budget *b, dict *d, pl_error *err) {
   for (uint32_t e = 0; e < d->n; e++) {
     size_t s = (size_t)d->hashes[e] & (ns - 1);
     while (slots[s]) s = (s + 1) & (ns - 1);
-    slots[s] = e + 1;
+    slots[s] = (d->hashes[e] & TAG_MASK) | (e + 1);
   }
   if (d->slots) pl_budget_free_mem(b, d->slots, d->nslots * sizeof *d->slots);
   d->slots = slots;
@@ -1290,12 +1292,113 @@ static void dict_rollback(dict *d, uint32_t keep, bool bytes) {
   while (d->n > keep) {
     uint32_t e = --d->n;
     size_t s = (size_t)d->hashes[e] & (d->nslots - 1);
-    while (d->slots[s] != e + 1) s = (s + 1) & (d->nslots - 1);
+    while ((uint32_t)d->slots[s] != e + 1) s = (s + 1) & (d->nslots - 1);
     d->slots[s] = 0;
     if (bytes) d->values.len = ((const uint64_t *)(const void *)d->pos.data)[e];
   }
   if (bytes) d->pos.len = (size_t)keep * 8;
   else if (keep == 0) d->values.len = 0;
+}
+
+/* Adds a new entry (PLAIN form) at slot s; false with *fits = false when it would take the
+ * dictionary past the limit. */
+static inline pl_status dict_add(dict *d, size_t s, uint64_t h, const uint8_t *v, size_t len, bool bytes,
+                                 pl_error *err) {
+  pl_status st;
+  if (bytes) {
+    uint64_t at = d->values.len;
+    uint8_t lb[4];
+    put_le32(lb, (uint32_t)len);
+    if ((st = pl_buf_append(&d->pos, &at, 8, err)) || (st = pl_buf_append(&d->values, lb, 4, err)) ||
+        (st = pl_buf_append(&d->values, v, len, err)))
+      return st;
+  } else if ((st = pl_buf_append(&d->values, v, len, err))) {
+    return st;
+  }
+  d->hashes[d->n] = h;
+  d->n++;
+  d->slots[s] = (h & TAG_MASK) | d->n;
+  return PL_OK;
+}
+
+/* The loop of dict_encode_page for fixed-width values; `wd` is a constant at each call site so
+ * the hashing and the comparisons compile to integer operations. */
+static inline __attribute__((always_inline)) pl_status
+dict_encode_fixed(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, size_t wd, uint32_t *out,
+                  bool *overflow, pl_error *err) {
+  const size_t limit = w->o.dictionary_limit;
+  pl_status st;
+  for (int64_t i = 0; i < n; i++, p += wd) {
+    uint64_t h;
+    if (wd == 4) {
+      uint32_t x;
+      memcpy(&x, p, 4);
+      h = mix64(x);
+    } else if (wd == 8) {
+      uint64_t x;
+      memcpy(&x, p, 8);
+      h = mix64(x);
+    } else {
+      h = pl_hash64(p, wd, 0);
+    }
+    if ((size_t)d->n + 1 > d->nslots / 2 && (st = dict_grow(w->b, d, err))) return st;
+    size_t mask = d->nslots - 1, s = (size_t)h & mask;
+    uint32_t e = 0;
+    uint64_t sl;
+    /* the tag in the slot spares a cache miss on the entry for most non-matches */
+    while ((sl = d->slots[s]) != 0) {
+      e = (uint32_t)sl;
+      if (((sl ^ h) & TAG_MASK) == 0 && memcmp(d->values.data + (size_t)(e - 1) * wd, p, wd) == 0) break;
+      e = 0;
+      s = (s + 1) & mask;
+    }
+    if (!e) {
+      if (d->values.len + wd > limit) {
+        *overflow = true;
+        return PL_OK;
+      }
+      if ((st = dict_add(d, s, h, p, wd, false, err))) return st;
+      e = d->n;
+    }
+    out[i] = e - 1;
+  }
+  return PL_OK;
+}
+
+static pl_status dict_encode_bytes(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, uint32_t *out,
+                                   bool *overflow, pl_error *err) {
+  const size_t limit = w->o.dictionary_limit;
+  pl_status st;
+  for (int64_t i = 0; i < n; i++) {
+    size_t len = get_le32(p);
+    const uint8_t *v = p + 4;
+    p += 4 + len;
+    uint64_t h = pl_hash64(v, len, 0);
+    if ((size_t)d->n + 1 > d->nslots / 2 && (st = dict_grow(w->b, d, err))) return st;
+    size_t mask = d->nslots - 1, s = (size_t)h & mask;
+    uint32_t e = 0;
+    uint64_t sl;
+    const uint64_t *pos = (const uint64_t *)(const void *)d->pos.data;
+    while ((sl = d->slots[s]) != 0) {
+      e = (uint32_t)sl;
+      if (((sl ^ h) & TAG_MASK) == 0 && d->hashes[e - 1] == h) {
+        const uint8_t *ev = d->values.data + pos[e - 1];
+        if (get_le32(ev) == len && (len == 0 || memcmp(ev + 4, v, len) == 0)) break;
+      }
+      e = 0;
+      s = (s + 1) & mask;
+    }
+    if (!e) {
+      if (d->values.len + len + 4 > limit) {
+        *overflow = true;
+        return PL_OK;
+      }
+      if ((st = dict_add(d, s, h, v, len, true, err))) return st;
+      e = d->n;
+    }
+    out[i] = e - 1;
+  }
+  return PL_OK;
 }
 
 /* Dictionary-encodes the pending page into w->u32. Returns PL_OK with *fits = false (and the
@@ -1305,86 +1408,23 @@ static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_
   const int64_t n = L->n_vals;
   const uint32_t keep = d->n;
   const size_t keep_bytes = d->values.len;
-  const size_t limit = w->o.dictionary_limit;
   pl_status st;
-  *fits = true;
   w->u32.len = 0;
   if ((st = pl_buf_reserve(&w->u32, (size_t)n * 4, err))) return st;
   uint32_t *out = (uint32_t *)(void *)w->u32.data;
   const uint8_t *p = L->plain.data;
   const bool bytes = L->ptype == PL_PQ_BYTE_ARRAY;
-  const size_t wd = (size_t)L->out_w;
-  for (int64_t i = 0; i < n; i++) {
-    const uint8_t *v;
-    size_t len;
-    if (bytes) {
-      len = get_le32(p);
-      v = p + 4;
-      p += 4 + len;
-    } else {
-      v = p;
-      len = wd;
-      p += wd;
-    }
-    uint64_t h;
-    if (!bytes && wd == 4) {
-      uint32_t x;
-      memcpy(&x, v, 4);
-      h = mix64(x);
-    } else if (!bytes && wd == 8) {
-      uint64_t x;
-      memcpy(&x, v, 8);
-      h = mix64(x);
-    } else {
-      h = pl_hash64(v, len, 0);
-    }
-    if ((size_t)d->n + 1 > d->nslots / 2 && (st = dict_grow(w->b, d, err))) return st;
-    size_t mask = d->nslots - 1, s = (size_t)h & mask;
-    uint32_t found = 0;
-    for (;;) {
-      uint32_t e = d->slots[s];
-      if (!e) break;
-      if (d->hashes[e - 1] == h) {
-        const uint8_t *ev;
-        size_t el;
-        if (bytes) {
-          uint64_t at = ((const uint64_t *)(const void *)d->pos.data)[e - 1];
-          el = get_le32(d->values.data + at);
-          ev = d->values.data + at + 4;
-        } else {
-          ev = d->values.data + (size_t)(e - 1) * wd;
-          el = wd;
-        }
-        if (el == len && (len == 0 || memcmp(ev, v, len) == 0)) {
-          found = e;
-          break;
-        }
-      }
-      s = (s + 1) & mask;
-    }
-    if (!found) {
-      size_t add = bytes ? len + 4 : len;
-      if (d->values.len + add > limit) {
-        dict_rollback(d, keep, bytes);
-        d->values.len = keep_bytes;
-        *fits = false;
-        return PL_OK;
-      }
-      if (bytes) {
-        uint64_t at = d->values.len;
-        uint8_t lb[4];
-        put_le32(lb, (uint32_t)len);
-        if ((st = pl_buf_append(&d->pos, &at, 8, err)) || (st = pl_buf_append(&d->values, lb, 4, err)) ||
-            (st = pl_buf_append(&d->values, v, len, err)))
-          return st;
-      } else if ((st = pl_buf_append(&d->values, v, len, err))) {
-        return st;
-      }
-      d->hashes[d->n] = h;
-      found = ++d->n;
-      d->slots[s] = found;
-    }
-    out[i] = found - 1;
+  bool overflow = false;
+  if (bytes) st = dict_encode_bytes(w, d, p, n, out, &overflow, err);
+  else if (L->out_w == 4) st = dict_encode_fixed(w, d, p, n, 4, out, &overflow, err);
+  else if (L->out_w == 8) st = dict_encode_fixed(w, d, p, n, 8, out, &overflow, err);
+  else st = dict_encode_fixed(w, d, p, n, (size_t)L->out_w, out, &overflow, err);
+  if (st) return st;
+  *fits = !overflow;
+  if (overflow) {
+    dict_rollback(d, keep, bytes);
+    d->values.len = keep_bytes;
+    return PL_OK;
   }
   w->u32.len = (size_t)n * 4;
   return PL_OK;
@@ -1682,6 +1722,61 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ appending rows */
+/* Shredding of the common list<primitive> leaf (embeddings, tags) in tight loops. Returns
+ * false, doing nothing, when a null list owns items (then the general path handles it). */
+static bool shred_list_prim(leaf *L, const pl_column *col, int64_t r, int64_t n, sel *s, pl_status *st,
+                            pl_error *err) {
+  const int64_t *off = pl_column_offsets(col);
+  const pl_column *item = col->children[0];
+  const bool lnull = L->steps[0].nullable && col->validity.len > 0 && col->null_count != 0;
+  const bool inull = L->steps[1].nullable && item->validity.len > 0 && item->null_count != 0;
+  const uint8_t *lv = col->validity.data, *iv = item->validity.data;
+  if (lnull)
+    for (int64_t i = r; i < r + n; i++)
+      if (!pl_bit_get(lv, i) && off[i] != off[i + 1]) return false;
+  const int64_t a0 = off[r], a1 = off[r + n];
+  const size_t maxlev = (size_t)(n + (a1 - a0));
+  if ((*st = pl_buf_reserve(&L->def, maxlev * 2, err)) || (*st = pl_buf_reserve(&L->rep, maxlev * 2, err)))
+    return true;
+  uint16_t *d = (uint16_t *)(void *)(L->def.data + L->def.len);
+  uint16_t *rp = (uint16_t *)(void *)(L->rep.data + L->rep.len);
+  const uint16_t d0 = L->steps[0].nullable ? 1 : 0, dmax = (uint16_t)L->max_def;
+  int64_t k = 0, valid = 0;
+  for (int64_t i = r; i < r + n; i++) {
+    const int64_t a = off[i], e = off[i + 1];
+    if (a == e) {
+      d[k] = (lnull && !pl_bit_get(lv, i)) ? 0 : d0;
+      rp[k++] = 0;
+      continue;
+    }
+    if (!inull) {
+      for (int64_t j = a; j < e; j++) {
+        d[k] = dmax;
+        rp[k++] = 1;
+      }
+      valid += e - a;
+    } else {
+      for (int64_t j = a; j < e; j++) {
+        uint16_t b = pl_bit_get(iv, j);
+        d[k] = (uint16_t)(dmax - 1 + b);
+        rp[k++] = 1;
+        valid += b;
+      }
+    }
+    rp[k - (e - a)] = 0; /* the row's first item */
+  }
+  L->def.len += (size_t)k * 2;
+  L->rep.len += (size_t)k * 2;
+  L->n_levels += k;
+  s->idx = NULL;
+  s->start = a0;
+  s->end = a1;
+  s->valid = inull ? iv : NULL;
+  s->n = valid;
+  *st = PL_OK;
+  return true;
+}
+
 /* Appends top-level rows [r0, r1) of col to the leaf's pending page(s). */
 static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col, int64_t r0,
                              int64_t r1, double row_bytes_hint, pl_error *err) {
@@ -1754,6 +1849,9 @@ static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col
         s.n = n;
       }
       L->n_levels += n;
+    } else if (L->depth == 2 && L->steps[0].kind == NODE_LIST && L->steps[1].kind == NODE_PRIM &&
+               shred_list_prim(L, col, r, n, &s, &st, err)) {
+      if (st) return st;
     } else {
       shred_ctx c = {.L = L, .defb = &L->def, .repb = &L->rep, .idxb = &w->idx, .err = err};
       c.nlev = L->n_levels;
