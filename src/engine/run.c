@@ -771,24 +771,40 @@ static size_t comp_leaves(const comp *c, int32_t n_fields) {
   return 1 + 2 * (size_t)(n_fields > 0 ? n_fields - 1 : 0);
 }
 
+/* Files a component writes per partition (index + one per field; an export: one). */
+static size_t comp_files(const comp *c, int32_t n_fields) {
+  return c->kind == C_EXPORT ? 1 : (size_t)(n_fields > 0 ? n_fields : 1);
+}
+
+/* Memory of one open file's codec context, which the codec allocates outside the budget
+ * (ZSTD_estimateCCtxSize(3) is 1.3 MB); reserving it keeps it inside the memory limit. */
+static size_t codec_ctx(pl_codec c) {
+  return c == PL_CODEC_ZSTD || c == PL_CODEC_BROTLI ? 1600u * 1024 : c == PL_CODEC_GZIP ? 320u * 1024 : 64u * 1024;
+}
+
 /* Memory the writers will need for the task's units, beyond the units themselves: a pending
- * page and a dictionary per leaf, about three copies of the largest value (pending page,
- * encoded, compressed), and the compressed chunks a row group buffers (taken as half the
- * data). */
+ * page and a dictionary per leaf, a codec context per file, about three copies of the
+ * largest value (pending page, encoded, compressed), and the compressed chunks a row group
+ * buffers (taken as half the data). */
 static size_t writer_need(pl_engine *e, const task *t) {
   uint64_t maxv = 0;
-  size_t leaves = 0;
+  size_t leaves = 0, ctx = 0;
   bool seen[PL_ENGINE_MAX_COMPONENTS] = {false};
   for (int i = 0; i < t->n_units; i++) {
     const pl_batch *v = t->units[i].view;
-    if (!seen[t->units[i].comp]) leaves += comp_leaves(&e->comps[t->units[i].comp], v->schema.n_fields);
+    const comp *c = &e->comps[t->units[i].comp];
+    if (!seen[t->units[i].comp]) {
+      leaves += comp_leaves(c, v->schema.n_fields);
+      ctx += comp_files(c, v->schema.n_fields) *
+             codec_ctx(c->kind == C_EXPORT ? c->exp.write.codec : e->wo.codec);
+    }
     seen[t->units[i].comp] = true;
     for (int32_t k = 0; k < v->schema.n_fields; k++) {
       uint64_t m = pl__column_max_value(v->columns[k]);
       if (m > maxv) maxv = m;
     }
   }
-  return leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + (size_t)(3 * maxv) +
+  return leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx + (size_t)(3 * maxv) +
          pl_budget_used(t->budget) / 2;
 }
 
@@ -1151,15 +1167,17 @@ static void configure(pl_engine *e) {
       c->exp.write.dictionary_limit = c->exp.write.page_bytes;
   }
   /* fixed writer memory per partition, for first estimates: a page and a dictionary per leaf */
-  size_t leaves = 0;
+  size_t leaves = 0, ctx = 0;
   int32_t all = e->src->schema.n_fields;
   for (int i = 0; i < e->n_comps; i++) {
     comp *c = &e->comps[i];
     if (c->kind == C_TRANSFORM) all += c->produces.n_fields;
     if (c->kind == C_SOURCE && !c->write) continue;
-    leaves += comp_leaves(c, c->kind == C_EXPORT ? all : 1 + c->produces.n_fields);
+    int32_t nf = c->kind == C_EXPORT ? all : 1 + c->produces.n_fields;
+    leaves += comp_leaves(c, nf);
+    ctx += comp_files(c, nf) * codec_ctx(c->kind == C_EXPORT ? c->exp.write.codec : e->wo.codec);
   }
-  e->writer_fixed = leaves * (e->wo.page_bytes + e->wo.dictionary_limit);
+  e->writer_fixed = leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx;
   if (!o->writer_queue_bytes) o->writer_queue_bytes = e->budget_limit / 4;
   e->ratio = 2.0;
 #ifdef M_MMAP_THRESHOLD
