@@ -125,6 +125,7 @@ typedef struct setup {
   gen g;
   bool filter, dedup, export_, write_source;
   seen *seen;
+  uint64_t max_file_bytes; /* export */
 } setup;
 
 static pl_status run_engine(const char *base, const setup *su, const pl_engine_options *o,
@@ -153,8 +154,10 @@ static pl_status run_engine(const char *base, const setup *su, const pl_engine_o
   snprintf(xdir, sizeof xdir, "%s/export", base);
   pl_export_options xo;
   memset(&xo, 0, sizeof xo);
-  xo.dir = xdir;
   pl_parquet_write_options_default(&xo.write);
+  xo.dir = xdir;
+  xo.max_file_bytes = su->max_file_bytes;
+  if (su->max_file_bytes) xo.write.row_group_rows = 500; /* row groups small enough to cut at */
   if (!st && su->export_) st = pl_engine_set_export(e, "export", &xo, err);
   if (!st) st = pl_engine_run(e, rep, err);
   pl_engine_free(e);
@@ -193,7 +196,7 @@ static void test_layout_and_determinism(void **state) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{13, 300, 1000, 40}, true, false, true, true, NULL};
+  setup su = {{13, 300, 1000, 40}, true, false, true, true, NULL, 0};
   pl_error err;
   pl_engine_report r1, r2;
   pl_engine_options o = opts(1, 64000000);
@@ -249,10 +252,53 @@ static void test_layout_and_determinism(void **state) {
   pl_free(d);
 }
 
+/* Rows of every part-*.parquet under dir, read back with praline's reader. */
+static int64_t count_rows(const char *dir, int *n_files) {
+  char *list = NULL;
+  assert_int_equal(tu_run(&list, "ls '%s' | grep '^part-.*parquet$'", dir), 0);
+  int64_t rows = 0;
+  *n_files = 0;
+  for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, line);
+    pl_error err;
+    pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+    assert_non_null(f);
+    rows += pl_parquet_metadata(f)->num_rows;
+    pl_parquet_close(f);
+    (*n_files)++;
+  }
+  free(list);
+  return rows;
+}
+
+/* The export cut at max_file_bytes: more files, the same rows. */
+static void test_export_cut(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-cut");
+  setup su = {{4, 3000, 1000, 200}, false, false, true, false, NULL, 12000};
+  pl_engine_options o = opts(2, 64000000);
+  pl_engine_report r;
+  pl_error err;
+  assert_int_equal(run_engine(d, &su, &o, &r, &err), PL_OK);
+  char x[1100];
+  snprintf(x, sizeof x, "%s/export", d);
+  int files = 0;
+  int64_t rows = count_rows(x, &files);
+  int64_t want = 3000 + 3001 + 3002 + 0; /* partition 3 is empty */
+  assert_int_equal(rows, want);
+  assert_int_equal(r.components[r.n_components - 1].rows_out, want);
+  fprintf(stderr, "export: %d files for 4 partitions\n", files);
+  assert_true(files > 4);
+  assert_true(exists("%s/export/part-00000.1.parquet%s", d, ""));
+  tu_rmrf(d);
+  pl_free(d);
+}
+
 static void test_backpressure(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-bp");
-  setup su = {{12, 400, 1000, 200}, false, false, false, true, NULL};
+  setup su = {{12, 400, 1000, 200}, false, false, false, true, NULL, 0};
   pl_engine_options o = opts(3, 40000000);
   o.writer_threads = 1;
   o.writer_queue_bytes = 1; /* one partition at a time in the queue */
@@ -283,7 +329,7 @@ static void test_split_and_too_big(void **state) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{3, 2000, 100, 10000}, false, false, false, true, NULL}; /* ~20 MB partitions */
+  setup su = {{3, 2000, 100, 10000}, false, false, false, true, NULL, 0}; /* ~20 MB partitions */
   pl_engine_options o = opts(2, 24000000);
   pl_engine_report r;
   pl_error err;
@@ -291,7 +337,7 @@ static void test_split_and_too_big(void **state) {
   assert_true(r.splits > 0);
   assert_true(r.peak_memory <= r.budget_limit);
   assert_int_equal(r.components[1].rows_out, 2000 + 2001 + 2002);
-  setup big = {{2, 2, 10, 30000000}, false, false, false, true, NULL}; /* 30 MB values */
+  setup big = {{2, 2, 10, 30000000}, false, false, false, true, NULL, 0}; /* 30 MB values */
   pl_error_clear(&err);
   pl_status st = run_engine(b, &big, &o, &r, &err);
   assert_int_equal(st, PL_ELIMIT);
@@ -308,7 +354,7 @@ static void kill_resume(bool dedup) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{40, 500, 5000, 300}, true, dedup, true, true, NULL};
+  setup su = {{40, 500, 5000, 300}, true, dedup, true, true, NULL, 0};
   pl_engine_options o = opts(2, 64000000);
   pl_engine_report r;
   pl_error err;
@@ -392,7 +438,7 @@ static void test_dedup(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-dedup");
   /* ~190k rows, 60k distinct keys; 2 buckets and a 16 MB limit force re-splits */
-  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL};
+  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL, 0};
   seen sn = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
   su.seen = &sn;
   pl_engine_options o = opts(2, 16000000);
@@ -467,6 +513,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout_and_determinism),
       cmocka_unit_test(test_backpressure),
+      cmocka_unit_test(test_export_cut),
       cmocka_unit_test(test_split_and_too_big),
       cmocka_unit_test(test_kill_resume),
       cmocka_unit_test(test_kill_resume_dedup),

@@ -606,7 +606,7 @@ static pl_status export_close(session *s, pl_error *err) {
   return st;
 }
 
-static pl_status write_export(session *s, int ci, const pl_batch *v, pl_error *err) {
+static pl_status write_export_rows(session *s, int ci, const pl_batch *v, pl_error *err) {
   comp *c = &s->e->comps[ci];
   if (!s->xw) {
     if (s->xk == 0) s->xfinal = str_printf("%s/part-%05lld.parquet", c->exp_dir, (long long)s->p);
@@ -616,9 +616,32 @@ static pl_status write_export(session *s, int ci, const pl_batch *v, pl_error *e
   }
   pl_status st = pl_parquet_writer_write(s->xw, v, err);
   if (st) return st;
+  /* bytes count flushed row groups, so a file is cut at a row-group boundary */
   if (c->exp.max_file_bytes && pl_parquet_writer_bytes(s->xw) >= c->exp.max_file_bytes) {
     st = export_close(s, err);
     s->xk++;
+  }
+  return st;
+}
+
+/* With max_file_bytes, a big batch is written in slices of about a quarter of it, so that
+ * the file can be cut inside the batch; the slices depend only on the data. */
+static pl_status write_export(session *s, int ci, const pl_batch *v, pl_error *err) {
+  uint64_t max = s->e->comps[ci].exp.max_file_bytes;
+  size_t bytes = pl_batch_bytes(v);
+  if (!max || v->length < 2 || bytes <= max / 4) return write_export_rows(s, ci, v, err);
+  int64_t step = (int64_t)((double)v->length * (double)(max / 4) / (double)bytes);
+  if (step < 1) step = 1;
+  pl_status st = PL_OK;
+  for (int64_t at = 0; !st && at < v->length; at += step) {
+    int64_t n = step < v->length - at ? step : v->length - at;
+    pl_batch *sl = pl_batch_new(&v->schema, s->budget, err);
+    if (!sl) return err ? err->code : PL_ENOMEM;
+    for (int32_t k = 0; !st && k < v->schema.n_fields; k++)
+      st = pl_column_append_slice(sl->columns[k], v->columns[k], at, n, err);
+    if (!st) st = pl_batch_finish(sl, err);
+    if (!st) st = write_export_rows(s, ci, sl, err);
+    pl_batch_free(sl);
   }
   return st;
 }
