@@ -514,9 +514,29 @@ static void test_file_checksum(void **state) {
   assert_string_equal(h, "21a7ce61dcad800a");
 }
 
+/* Every value empty: the values buffer was never allocated (data == NULL). */
+static void test_all_empty_strings(void **state) {
+  (void)state;
+  pl_type t = pl_type_make(PL_STRING);
+  pl_column *c = pl_column_new(&t, NULL, NULL);
+  for (int i = 0; i < 3; i++) assert_int_equal(pl_column_append_bytes(c, "", 0, NULL), PL_OK);
+  char buf[8];
+  assert_int_equal(pl_canonical_value(c, 1, buf, sizeof buf), 2);
+  assert_string_equal(buf, "\"\"");
+  pl_checksum *ck = pl_checksum_new(&t);
+  assert_int_equal(pl_checksum_add(ck, c, NULL), PL_OK);
+  char hex[17];
+  pl_checksum_hex(ck, hex);
+  assert_string_equal(hex, "5e0896111b9d5c86"); /* sha256("\"\"\n" x 3) */
+  pl_checksum_free(ck);
+  pl_column_free(c);
+  pl_type_release(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_int64),          cmocka_unit_test(test_small_ints),
+      cmocka_unit_test(test_all_empty_strings),
       cmocka_unit_test(test_float64),        cmocka_unit_test(test_float32),
       cmocka_unit_test(test_float16),        cmocka_unit_test(test_random_doubles),
       cmocka_unit_test(test_strings),        cmocka_unit_test(test_binary),

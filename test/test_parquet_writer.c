@@ -383,12 +383,35 @@ static void matrix_name(char *buf, size_t cap, pl_codec c, int v, bool dict) {
   snprintf(buf, cap, "all_%s_v%d_%s.parquet", pl_codec_name(c), v, dict ? "dict" : "plain");
 }
 
+/* Expected column checksums of the matrix files, computed by columnar's pl_checksum (an
+ * independent renderer of pqcheck's canonical text) over the batches written. */
+static int g_mcols;
+static char (*g_mck)[17];
+static char **g_mnames;
+
 static void test_write_matrix(void **state) {
   (void)state;
   pl_schema s;
   pl_schema_init(&s);
   add_all_types(&s, true);
   add_all_types(&s, false);
+  g_mcols = s.n_fields;
+  g_mck = calloc((size_t)s.n_fields, sizeof *g_mck);
+  g_mnames = calloc((size_t)s.n_fields, sizeof *g_mnames);
+  pl_batch *mb[2] = {make_batch(&s, 1000, 1, 0), make_batch(&s, 1000, 2, 1000)};
+  for (int c = 0; c < s.n_fields; c++) {
+    pl_checksum *cks = pl_checksum_new(&s.fields[c].type);
+    assert_non_null(cks);
+    for (int k = 0; k < 2; k++) {
+      pl_error err = {0};
+      assert_int_equal(pl_checksum_add(cks, mb[k]->columns[c], &err), PL_OK);
+    }
+    pl_checksum_hex(cks, g_mck[c]);
+    pl_checksum_free(cks);
+    g_mnames[c] = strdup(s.fields[c].name);
+  }
+  pl_batch_free(mb[0]);
+  pl_batch_free(mb[1]);
   for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++)
     for (int v = 1; v <= 2; v++)
       for (int d = 0; d <= 1; d++) {
@@ -419,6 +442,19 @@ static void test_pqcheck_matrix(void **state) {
         assert_pq_ok(name);
         assert_int_equal(pq_rows(name), 2000);
       }
+  /* the content matches what was written, as columnar's checksum renders it */
+  int bad = 0;
+  for (int c = 0; c < g_mcols; c++) {
+    char got[17];
+    char nm[128];
+    matrix_name(nm, sizeof nm, PL_CODEC_ZSTD, 2, true);
+    pq_column_checksum(nm, g_mnames[c], got);
+    if (strcmp(got, g_mck[c])) {
+      fprintf(stderr, "column %s: pqcheck %s, pl_checksum %s\n", g_mnames[c], got, g_mck[c]);
+      bad++;
+    }
+  }
+  assert_int_equal(bad, 0);
   /* every file holds the same data: the content checksums must not depend on the layout */
   char a[17], b[17];
   char n0[128], n1[128];
@@ -496,7 +532,8 @@ static pl_batch *id_name_batch(int64_t rows, int64_t m, int64_t nulls, char id_c
   return b;
 }
 
-static char g_ck[16][2][17]; /* expected checksums of the id/name files, by index */
+static char g_ck[16][2][17];
+static char g_mixed_ck[4][17]; /* expected checksums of the id/name files, by index */
 static const char *const g_idname_files[] = {
     "sp_one_row.parquet", "sp_many_rowgroups.parquet", "sp_many_pages_v1.parquet",
     "sp_many_pages_v2.parquet", "sp_dict_fallback.parquet", "sp_delta.parquet",
@@ -631,6 +668,36 @@ static void test_write_special(void **state) {
     pl_schema_release(&t);
   }
 
+  /* mixed nullability at every level (required children of nullable parents and back) */
+  {
+    pl_schema t;
+    pl_schema_init(&t);
+    pl_field c_in[1] = {fld("d", pl_type_make(PL_FLOAT64), true)};
+    pl_field st[3] = {fld("a", pl_type_make(PL_INT32), false),
+                      fld("b", pl_type_list(fld("item", pl_type_make(PL_STRING), false)), false),
+                      fld("c", pl_type_struct(1, c_in), false)};
+    pl_schema_add(&t, fld("ms", pl_type_struct(3, st), true));
+    pl_schema_add(&t, fld("ml", pl_type_list(fld("item", pl_type_list(fld("item", pl_type_make(PL_INT64), false)), true)), false));
+    pl_field mv[1] = {fld("x", pl_type_make(PL_STRING), false)};
+    pl_schema_add(&t, fld("mm", pl_type_map(fld("key", pl_type_make(PL_INT32), false), fld("value", pl_type_struct(1, mv), true)), true));
+    pl_schema_add(&t, fld("lb", pl_type_list(fld("item", pl_type_make(PL_BOOL), true)), true));
+    pl_batch *b = make_batch(&t, 700, 3, 0);
+    for (int c = 0; c < t.n_fields; c++) {
+      pl_checksum *cks = pl_checksum_new(&t.fields[c].type);
+      assert_int_equal(pl_checksum_add(cks, b->columns[c], &err), PL_OK);
+      pl_checksum_hex(cks, g_mixed_ck[c]);
+      pl_checksum_free(cks);
+    }
+    o = opts();
+    o.page_bytes = 300;
+    write_batch_file("sp_mixed_v1.parquet", b, &o);
+    o.page_version = 2;
+    o.codec = PL_CODEC_LZ4_RAW;
+    write_batch_file("sp_mixed_v2.parquet", b, &o);
+    pl_batch_free(b);
+    pl_schema_release(&t);
+  }
+
   /* long strings for statistics truncation */
   {
     pl_schema t;
@@ -683,6 +750,17 @@ static void test_pqcheck_special(void **state) {
     if (strcmp(got, g_ck[k][0])) fail_msg("%s: id checksum %s, expected %s", nm, got, g_ck[k][0]);
     pq_column_checksum(nm, "name", got);
     if (strcmp(got, g_ck[k][1])) fail_msg("%s: name checksum %s, expected %s", nm, got, g_ck[k][1]);
+  }
+  const char *mixed[4] = {"ms", "ml", "mm", "lb"};
+  for (int v = 1; v <= 2; v++) {
+    char nm[64];
+    snprintf(nm, sizeof nm, "sp_mixed_v%d.parquet", v);
+    assert_pq_ok(nm);
+    for (int c = 0; c < 4; c++) {
+      char got[17];
+      pq_column_checksum(nm, mixed[c], got);
+      if (strcmp(got, g_mixed_ck[c])) fail_msg("%s %s: %s, expected %s", nm, mixed[c], got, g_mixed_ck[c]);
+    }
   }
   assert_int_equal(pq_rows("sp_one_row.parquet"), 1);
   /* 3000 rows in row groups of 10 */
@@ -882,6 +960,33 @@ static void test_write_bad_options(void **state) {
   pl_parquet_writer_abort(w);
   assert_false(dir_has_prefix(dir, "x.parquet"));
   pl_schema_release(&s);
+  tu_rmrf(dir);
+  pl_free(dir);
+}
+
+
+/* A budget too small for one page: the error is PL_ELIMIT, names the file and the column,
+ * nothing is left on disk and every byte charged is given back. */
+static void test_write_budget_limit(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("pqlimit");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/limited.parquet", dir);
+  pl_budget *bud = pl_budget_new(256 << 10);
+  char a[17], c[17];
+  pl_batch *b = id_name_batch(100000, 0, 0, a, c);
+  pl_error err = {0};
+  pl_parquet_write_options o = opts();
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, bud, &err);
+  assert_non_null(w);
+  pl_status st = pl_parquet_writer_write(w, b, &err);
+  pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
+  assert_int_equal(st ? st : st2, PL_ELIMIT);
+  if (!strstr(err.msg, "limited.parquet") || !strstr(err.msg, "column '")) fail_msg("message: %s", err.msg);
+  assert_false(dir_has_prefix(dir, "limited"));
+  assert_int_equal(pl_budget_used(bud), 0);
+  pl_batch_free(b);
+  pl_budget_free(bud);
   tu_rmrf(dir);
   pl_free(dir);
 }
@@ -1128,6 +1233,7 @@ int main(void) {
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),
+      cmocka_unit_test(test_write_budget_limit),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
       cmocka_unit_test(test_footer_details),
@@ -1139,6 +1245,9 @@ int main(void) {
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
   else fprintf(stderr, "files kept in %s\n", g_dir);
   free(g_bg_m.out);
+  for (int c = 0; c < g_mcols; c++) free(g_mnames[c]);
+  free(g_mnames);
+  free(g_mck);
   free(g_bg_s.out);
   free(g_bg_b.out);
   free(g_bg_h.out);

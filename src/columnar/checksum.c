@@ -41,6 +41,7 @@ static void sink_flush(sink *s) {
 }
 
 static void sink_put(sink *s, const void *p, size_t n) {
+  if (!n) return; /* p may be NULL for an empty value (an all-empty values buffer) */
   if (s->sha) {
     if (s->len + n > SINK_BUF) {
       sink_flush(s);
