@@ -30,7 +30,8 @@ ACLI_OBJ  := $(CLI_SRC:%.c=$(B)/asan/obj/%.o)
 TESTS     := $(TEST_SRC:test/%.c=$(B)/asan/test/%)
 
 .PHONY: all deps test check demo install fuzz bench clean asan
-all: $(B)/praline $(B)/libpraline.a $(B)/libpraline.so $(B)/praline.pc
+all: $(B)/praline $(B)/libpraline.a $(B)/libpraline.so $(B)/praline.pc \
+     $(B)/seed-oom $(B)/bench-w2a $(B)/bench-w2
 
 deps:
 	@bash scripts/deps.sh
@@ -93,6 +94,12 @@ fuzz: deps
 	  clang $(CFLAGS_COMMON) -O1 -g -fsanitize=fuzzer,address,undefined -DPL_FUZZ=1 -o $(B)/fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; mkdir -p $(B)/fuzz/corpus-$$n; \
 	  $(B)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 $(B)/fuzz/corpus-$$n fuzz/seeds/$$n 2>&1 | tail -3 || exit 1; done
+
+# Fixed entry points that rerun the step 3 figures (each prints a JSON object last).
+$(B)/seed-oom: examples/seed-oom/main.c $(B)/libpraline.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(B)/libpraline.a $(LIBS)
+$(B)/bench-w2a $(B)/bench-w2: $(B)/bench-%: bench/bench_%.c bench/w2_common.h $(B)/libpraline.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(B)/libpraline.a $(LIBS)
 
 $(B)/bench-writer: bench/bench_writer.c $(B)/libpraline.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(B)/libpraline.a $(LIBS)

@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/writer.sh
 bash bench/reader.sh
+bash bench/w2.sh

@@ -530,6 +530,19 @@ static pl_status next_page(pl_parquet_reader *r, chunk *c, pl_error *err) {
   }
 }
 
+/* Brings o->def up to o->n entries: entries skipped while no value was null are max_def. */
+static pl_status fill_levels(leaf_out *o, const pl__leaf *lf, pl_error *err) {
+  size_t have = o->def.len / 2;
+  if (have >= (size_t)o->n) return PL_OK;
+  size_t missing = (size_t)o->n - have;
+  uint8_t *p;
+  pl_status st = pl_buf_append_zeros(&o->def, missing * 2, &p, err);
+  if (st) return st;
+  uint16_t md = (uint16_t)lf->max_def;
+  for (size_t k = 0; k < missing; k++) memcpy(p + 2 * k, &md, 2);
+  return PL_OK;
+}
+
 /* Appends the entries of the next n rows of c to o. */
 static pl_status take_rows(pl_parquet_reader *r, chunk *c, leaf_out *o, int64_t n, pl_error *err) {
   const pl__leaf *lf = c->leaf;
@@ -570,13 +583,18 @@ static pl_status take_rows(pl_parquet_reader *r, chunk *c, leaf_out *o, int64_t 
     if (m > 0) {
       int64_t nonnull = m;
       if (def) {
-        if ((st = pl_buf_append(&o->def, def + i, (size_t)m * 2, err))) return st;
         if (i == 0 && e == c->page_n) {
           nonnull = c->page_nonnull;
         } else {
           nonnull = 0;
           uint16_t md = (uint16_t)lf->max_def;
           for (int64_t k = i; k < e; k++) nonnull += def[k] == md;
+        }
+        /* Flat columns skip copying levels while no value is null (all are max_def);
+         * fill_levels catches up when a null shows up or assembly needs them. */
+        if (rep || nonnull != m) {
+          if (!rep && (st = fill_levels(o, lf, err))) return st;
+          if ((st = pl_buf_append(&o->def, def + i, (size_t)m * 2, err))) return st;
         }
       }
       if (rep && (st = pl_buf_append(&o->rep, rep + i, (size_t)m * 2, err))) return st;
@@ -709,10 +727,16 @@ static pl_status build(pl_parquet_reader *r, const pl__node *node, const pl_type
   const uint16_t *rep = lf->max_rep ? (const uint16_t *)o->rep.data : NULL;
   int64_t m = o->n;
   pl_status st;
-  if (node->kind == PL__NODE_LEAF && !def) { /* required, never repeated */
+  if (node->kind == PL__NODE_LEAF && (!lf->max_def || (node->slot_def == 0 && o->dense->length == m))) {
+    /* required and never repeated, or optional without a single null in this batch: the
+     * dense values are the column */
     *out = o->dense;
     o->dense = NULL;
     return PL_OK;
+  }
+  if (lf->max_def && !lf->max_rep) { /* levels may lag behind where no value was null */
+    if ((st = fill_levels(o, lf, err))) return st;
+    def = (const uint16_t *)o->def.data;
   }
   if ((st = pl_buf_reserve_total(&r->scratch, (size_t)m + 1, err))) return st;
   uint8_t *valid = r->scratch.data;

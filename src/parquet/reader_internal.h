@@ -41,8 +41,7 @@ typedef enum {
   PL__CONV_I64_DEC,    /* INT64 -> decimal128 */
   PL__CONV_FLBA_DEC,   /* big-endian FLBA -> decimal128 */
   PL__CONV_BA_DEC,     /* big-endian BYTE_ARRAY -> decimal128 */
-  PL__CONV_INT96_TS,   /* INT96 (nanos of day, Julian day) -> timestamp[ns] */
-  PL__CONV_FLBA_BYTES  /* FLBA -> binary (widths above 2^31 or unusual cases never reach) */
+  PL__CONV_INT96_TS    /* INT96 (nanos of day, Julian day) -> timestamp[ns] */
 } pl__conv;
 
 /* One Arrow-level node of a top-level field, for record assembly (see reader.c). */
@@ -108,7 +107,7 @@ pl_status pl__rle_get_levels(pl__rle *r, uint16_t *out, int64_t n, uint32_t limi
 pl_status pl__bitpacked_levels(const uint8_t *p, size_t n, int bit_width, uint16_t *out,
                                int64_t count, uint16_t limit, pl_error *err);
 
-/* A values decoder positioned at the values section of one data page. */
+/* A column chunk's dictionary, decoded once from its dictionary page. */
 typedef struct pl__dict {
   /* dictionary values, in output representation: fixed (width w) or bytes (offsets/data)
    * or bool (one byte per value) */
@@ -117,6 +116,7 @@ typedef struct pl__dict {
   int64_t n;
 } pl__dict;
 
+/* A values decoder positioned at the values section of one data page. */
 typedef struct pl__values {
   const pl__leaf *leaf;
   int encoding;

@@ -1,0 +1,3 @@
+/* bench-w2a: laion -> filter -> caption_len -> export (zstd). See w2_common.h. */
+#include "w2_common.h"
+int main(int argc, char **argv) { return w2_main(argc, argv, "w2a", false); }

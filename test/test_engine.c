@@ -1,0 +1,523 @@
+/* test_engine.c — the engine: column-wise output, determinism across worker counts, filters,
+ * export, admission and back-pressure with slowed writers, kill -9 + resume byte-identical,
+ * and dedup against an in-memory reference with a tiny budget. The memory contract, which
+ * needs release-built children, is in test_engine_memory.c. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "praline/engine.h"
+#include "test_util.h"
+
+/* ------------------------------------------------------------------ a generator */
+typedef struct gen {
+  int64_t parts, rows;
+  int64_t distinct;   /* keys drawn from k0..k{distinct-1} */
+  size_t payload;     /* bytes of the payload string */
+} gen;
+
+static uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
+
+static pl_status gen_size(void *st, int64_t p, int64_t *rows, uint64_t *bytes, pl_error *err) {
+  const gen *g = st;
+  (void)err;
+  /* uneven partitions: some are empty */
+  *rows = (p % 5 == 3) ? 0 : g->rows + p % 3;
+  *bytes = (uint64_t)*rows * (g->payload + 48);
+  return PL_OK;
+}
+
+static int64_t first_row(const gen *g, int64_t p) {
+  int64_t r = 0;
+  for (int64_t q = 0; q < p; q++) {
+    int64_t n;
+    uint64_t b;
+    gen_size((void *)g, q, &n, &b, NULL);
+    r += n;
+  }
+  return r;
+}
+
+static void key_of(const gen *g, int64_t global_row, char *buf, size_t cap) {
+  snprintf(buf, cap, "key-%lld", (long long)(mix((uint64_t)global_row) % (uint64_t)g->distinct));
+}
+
+static pl_status gen_fill(void *st, int64_t p, int64_t row_start, int64_t n, pl_batch *out,
+                          pl_error *err) {
+  const gen *g = st;
+  int64_t base = first_row(g, p);
+  char key[64];
+  char *payload = malloc(g->payload + 1);
+  pl_status s = PL_OK;
+  for (int64_t r = row_start; !s && r < row_start + n; r++) {
+    int64_t gr = base + r;
+    key_of(g, gr, key, sizeof key);
+    for (size_t i = 0; i < g->payload; i++) payload[i] = (char)('a' + (mix((uint64_t)gr + i) % 26));
+    s = pl_column_append_bytes(out->columns[0], key, strlen(key), err);
+    if (!s) s = pl_column_append_int(out->columns[1], gr * 7, err);
+    if (!s) s = pl_column_append_bytes(out->columns[2], payload, g->payload, err);
+  }
+  free(payload);
+  return s;
+}
+
+static pl_schema gen_schema(void) {
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, pl_field_make("key", pl_type_make(PL_STRING), false));
+  pl_schema_add(&s, pl_field_make("val", pl_type_make(PL_INT64), false));
+  pl_schema_add(&s, pl_field_make("payload", pl_type_make(PL_STRING), false));
+  return s;
+}
+
+/* val2 = val * 2 */
+static pl_status double_fn(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
+  (void)state;
+  const int64_t *v = (const int64_t *)in->columns[2]->values.data; /* id, key, val */
+  pl_status s = PL_OK;
+  for (int64_t i = 0; !s && i < in->length; i++) s = pl_column_append_int(out->columns[0], v[i] * 2, err);
+  return s;
+}
+
+/* keeps rows whose id is not a multiple of 3 */
+static pl_status filter_fn(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
+  (void)state;
+  const int64_t *id = (const int64_t *)in->columns[0]->values.data;
+  pl_status s = PL_OK;
+  for (int64_t i = 0; !s && i < in->length; i++)
+    if (id[i] % 3 != 0) s = pl_column_append_int(out->columns[0], id[i], err);
+  return s;
+}
+
+/* records every id it sees (after dedup) */
+typedef struct seen {
+  pthread_mutex_t mu;
+  int64_t *ids;
+  int64_t n, cap;
+} seen;
+
+static pl_status seen_fn(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
+  seen *s = state;
+  const int64_t *id = (const int64_t *)in->columns[0]->values.data;
+  pthread_mutex_lock(&s->mu);
+  for (int64_t i = 0; i < in->length; i++) {
+    if (s->n == s->cap) s->ids = realloc(s->ids, sizeof(int64_t) * (size_t)(s->cap = s->cap ? 2 * s->cap : 1024));
+    s->ids[s->n++] = id[i];
+  }
+  pthread_mutex_unlock(&s->mu);
+  pl_status st = PL_OK;
+  for (int64_t i = 0; !st && i < in->length; i++) st = pl_column_append_int(out->columns[0], 1, err);
+  return st;
+}
+
+typedef struct setup {
+  gen g;
+  bool filter, dedup, export_, write_source;
+  seen *seen;
+  uint64_t max_file_bytes; /* export */
+} setup;
+
+static pl_status run_engine(const char *base, const setup *su, const pl_engine_options *o,
+                            pl_engine_report *rep, pl_error *err) {
+  pl_schema sch = gen_schema();
+  pl_generator g = {&sch, su->g.parts, gen_size, gen_fill, (void *)&su->g};
+  pl_schema p_double, p_filter, p_seen;
+  pl_schema_init(&p_double);
+  pl_schema_add(&p_double, pl_field_make("val2", pl_type_make(PL_INT64), false));
+  pl_schema_init(&p_filter);
+  pl_schema_add(&p_filter, pl_field_make("id", pl_type_make(PL_INT64), false));
+  pl_schema_init(&p_seen);
+  pl_schema_add(&p_seen, pl_field_make("seen", pl_type_make(PL_INT64), false));
+  const char *c_double[] = {"key", "val"};
+  const char *keys[] = {"key"};
+  pl_engine *e = pl_engine_new(base, "t", o, err);
+  pl_status st = e ? PL_OK : err->code;
+  pl_source *src = st ? NULL : pl_source_generator_new(&g, err);
+  if (!st && !src) st = err->code;
+  if (!st) st = pl_engine_set_source(e, "load", src, su->write_source, err);
+  if (!st && su->filter) st = pl_engine_add_transform(e, "filter", filter_fn, NULL, 0, NULL, &p_filter, err);
+  if (!st) st = pl_engine_add_transform(e, "double", double_fn, NULL, 2, c_double, &p_double, err);
+  if (!st && su->dedup) st = pl_engine_add_dedup(e, "dedup", 1, keys, err);
+  if (!st && su->seen) st = pl_engine_add_transform(e, "seen", seen_fn, su->seen, 0, NULL, &p_seen, err);
+  char xdir[1024];
+  snprintf(xdir, sizeof xdir, "%s/export", base);
+  pl_export_options xo;
+  memset(&xo, 0, sizeof xo);
+  pl_parquet_write_options_default(&xo.write);
+  xo.dir = xdir;
+  xo.max_file_bytes = su->max_file_bytes;
+  if (su->max_file_bytes) xo.write.row_group_rows = 500; /* row groups small enough to cut at */
+  if (!st && su->export_) st = pl_engine_set_export(e, "export", &xo, err);
+  if (!st) st = pl_engine_run(e, rep, err);
+  pl_engine_free(e);
+  pl_schema_release(&sch);
+  pl_schema_release(&p_double);
+  pl_schema_release(&p_filter);
+  pl_schema_release(&p_seen);
+  return st;
+}
+
+static pl_engine_options opts(int workers, uint64_t limit) {
+  pl_engine_options o;
+  pl_engine_options_default(&o);
+  o.workers = workers;
+  o.memory_limit = limit;
+  o.run_id = "r1";
+  o.progress = 0;
+  return o;
+}
+
+static bool exists(const char *fmt, const char *a, const char *b) {
+  char path[2048];
+  snprintf(path, sizeof path, fmt, a, b);
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static int dirs_equal(const char *a, const char *b) {
+  return tu_run(NULL, "diff -r --exclude=_journal --exclude=_spill '%s' '%s' >&2", a, b);
+}
+
+/* ------------------------------------------------------------------ tests */
+static void test_layout_and_determinism(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine");
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "%s/a", d);
+  snprintf(b, sizeof b, "%s/b", d);
+  setup su = {{13, 300, 1000, 40}, true, false, true, true, NULL, 0};
+  pl_error err;
+  pl_engine_report r1, r2;
+  pl_engine_options o = opts(1, 64000000);
+  assert_int_equal(run_engine(a, &su, &o, &r1, &err), PL_OK);
+  o = opts(3, 64000000);
+  assert_int_equal(run_engine(b, &su, &o, &r2, &err), PL_OK);
+  /* column-wise layout: every produced field and the index, per partition */
+  assert_true(exists("%s/t/r1/load/key/part.00000.parquet%s", a, ""));
+  assert_true(exists("%s/t/r1/load/payload/part.00012.parquet%s", a, ""));
+  assert_true(exists("%s/t/r1/load/index/part.00004.parquet%s", a, ""));
+  assert_true(exists("%s/t/r1/filter/index/part.00004.parquet%s", a, ""));
+  assert_false(exists("%s/t/r1/filter/id/part.00004.parquet%s", a, ""));
+  assert_true(exists("%s/t/r1/double/val2/part.00001.parquet%s", a, ""));
+  assert_false(exists("%s/t/r1/double/val/part.00001.parquet%s", a, ""));
+  assert_true(exists("%s/export/part-00012.parquet%s", a, ""));
+  assert_true(exists("%s/t/r1/load/_journal%s", a, ""));
+  /* rows: partitions 3 and 8 are empty; others 300 + p % 3 */
+  int64_t rows = 0, kept = 0;
+  for (int64_t p = 0; p < 13; p++) {
+    int64_t n;
+    uint64_t by;
+    gen_size(&su.g, p, &n, &by, NULL);
+    int64_t f = first_row(&su.g, p);
+    for (int64_t i = 0; i < n; i++) kept += (f + i) % 3 != 0;
+    rows += n;
+  }
+  assert_int_equal(r1.components[0].rows_out, rows);
+  assert_int_equal(r1.components[1].rows_in, rows);
+  assert_int_equal(r1.components[1].rows_out, kept);
+  assert_int_equal(r1.components[3].rows_out, kept);
+  assert_int_equal(r2.components[3].rows_out, kept);
+  assert_true(r1.bytes_written > 0);
+  assert_true(r1.peak_memory <= r1.budget_limit);
+  /* the same bytes whatever the number of workers */
+  char ra[1100], rb[1100];
+  snprintf(ra, sizeof ra, "%s/t", a);
+  snprintf(rb, sizeof rb, "%s/t", b);
+  assert_int_equal(dirs_equal(ra, rb), 0);
+  snprintf(ra, sizeof ra, "%s/export", a);
+  snprintf(rb, sizeof rb, "%s/export", b);
+  assert_int_equal(dirs_equal(ra, rb), 0);
+  /* outside readers agree on the export */
+  char *out = NULL;
+  int rc = tu_run(&out, "%s/tools/pqcheck '%s' 2>&1 | tail -1", tu_shared_dir(), ra);
+  if (rc == 0) {
+    char want[64];
+    snprintf(want, sizeof want, "%lld rows", (long long)kept);
+    if (!strstr(out, want)) fprintf(stderr, "pqcheck: %s (want %s)\n", out, want);
+    assert_non_null(strstr(out, want));
+  }
+  free(out);
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+/* Rows of every part-*.parquet under dir, read back with praline's reader. */
+static int64_t count_rows(const char *dir, int *n_files) {
+  char *list = NULL;
+  assert_int_equal(tu_run(&list, "ls '%s' | grep '^part-.*parquet$'", dir), 0);
+  int64_t rows = 0;
+  *n_files = 0;
+  for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, line);
+    pl_error err;
+    pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+    assert_non_null(f);
+    rows += pl_parquet_metadata(f)->num_rows;
+    pl_parquet_close(f);
+    (*n_files)++;
+  }
+  free(list);
+  return rows;
+}
+
+/* The export cut at max_file_bytes: more files, the same rows. */
+static void test_export_cut(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-cut");
+  setup su = {{4, 3000, 1000, 200}, false, false, true, false, NULL, 12000};
+  pl_engine_options o = opts(2, 64000000);
+  pl_engine_report r;
+  pl_error err;
+  assert_int_equal(run_engine(d, &su, &o, &r, &err), PL_OK);
+  char x[1100];
+  snprintf(x, sizeof x, "%s/export", d);
+  int files = 0;
+  int64_t rows = count_rows(x, &files);
+  int64_t want = 3000 + 3001 + 3002 + 0; /* partition 3 is empty */
+  assert_int_equal(rows, want);
+  assert_int_equal(r.components[r.n_components - 1].rows_out, want);
+  fprintf(stderr, "export: %d files for 4 partitions\n", files);
+  assert_true(files > 4);
+  assert_true(exists("%s/export/part-00000.1.parquet%s", d, ""));
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+static void test_backpressure(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-bp");
+  setup su = {{12, 400, 1000, 200}, false, false, false, true, NULL, 0};
+  pl_engine_options o = opts(3, 40000000);
+  o.writer_threads = 1;
+  o.writer_queue_bytes = 1; /* one partition at a time in the queue */
+  o.test_writer_delay_ms = 40;
+  pl_engine_report r;
+  pl_error err;
+  char rep[1024];
+  snprintf(rep, sizeof rep, "%s/report.json", d);
+  o.report_path = rep;
+  assert_int_equal(run_engine(d, &su, &o, &r, &err), PL_OK);
+  assert_true(r.backpressure_waits > 0);
+  assert_true(r.peak_memory <= r.budget_limit);
+  assert_int_equal(r.partitions, 12);
+  char *out = NULL;
+  assert_int_equal(tu_run(&out, "cat '%s'", rep), 0);
+  assert_non_null(strstr(out, "\"backpressure_waits\":"));
+  assert_non_null(strstr(out, "\"peak_rss_bytes\":"));
+  free(out);
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+/* A partition bigger than the whole budget is run in pieces; one value bigger than the
+ * limit stops the run with a message naming the partition and the sizes. */
+static void test_split_and_too_big(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-split");
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "%s/a", d);
+  snprintf(b, sizeof b, "%s/b", d);
+  setup su = {{3, 2000, 100, 10000}, false, false, false, true, NULL, 0}; /* ~20 MB partitions */
+  pl_engine_options o = opts(2, 24000000);
+  pl_engine_report r;
+  pl_error err;
+  assert_int_equal(run_engine(a, &su, &o, &r, &err), PL_OK);
+  assert_true(r.splits > 0);
+  assert_true(r.peak_memory <= r.budget_limit);
+  assert_int_equal(r.components[1].rows_out, 2000 + 2001 + 2002);
+  setup big = {{2, 2, 10, 30000000}, false, false, false, true, NULL, 0}; /* 30 MB values */
+  pl_error_clear(&err);
+  pl_status st = run_engine(b, &big, &o, &r, &err);
+  assert_int_equal(st, PL_ELIMIT);
+  fprintf(stderr, "expected failure: %s\n", err.msg);
+  assert_non_null(strstr(err.msg, "partition "));
+  assert_non_null(strstr(err.msg, "does not fit in memory"));
+  assert_non_null(strstr(err.msg, "memory limit"));
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+static void kill_resume(bool dedup) {
+  char *d = tu_mkdtemp("engine-kill");
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "%s/a", d);
+  snprintf(b, sizeof b, "%s/b", d);
+  setup su = {{40, 500, 5000, 300}, true, dedup, true, true, NULL, 0};
+  pl_engine_options o = opts(2, 64000000);
+  pl_engine_report r;
+  pl_error err;
+  double t0 = pl_now();
+  assert_int_equal(run_engine(a, &su, &o, &r, &err), PL_OK);
+  double full = pl_now() - t0;
+  (void)full;
+  srand((unsigned)time(NULL) ^ (unsigned)getpid());
+  o.resume = true;
+  /* Kill k lands after a random number of partitions has been journaled (spread over the
+   * run), plus a random 0-3 ms, so that it hits the run while it writes, renames or fsyncs. */
+  char journals[2][1200];
+  snprintf(journals[0], sizeof journals[0], "%s/t/r1/double/_journal", b);
+  snprintf(journals[1], sizeof journals[1], "%s/t/r1/export/_journal", b);
+  for (int k = 0; k < 5; k++) {
+    int target = 80 * k / 5 + rand() % 12; /* of 40 + 40 journal records */
+    useconds_t jitter = (useconds_t)(rand() % 3000);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      pl_engine_report cr;
+      pl_error ce;
+      _exit(run_engine(b, &su, &o, &cr, &ce) == PL_OK ? 0 : 1);
+    }
+    int lines = 0, ws = 0;
+    for (;;) {
+      lines = 0;
+      for (int j = 0; j < 2; j++) {
+        FILE *f = fopen(journals[j], "r");
+        if (!f) continue;
+        int c;
+        while ((c = fgetc(f)) != EOF) lines += c == '\n';
+        fclose(f);
+      }
+      if (lines >= target || waitpid(pid, &ws, WNOHANG) == pid) break;
+      usleep(500);
+    }
+    usleep(jitter);
+    kill(pid, SIGKILL);
+    waitpid(pid, &ws, 0);
+    fprintf(stderr, "%skill %d after %d journal records + %u us: %s\n", dedup ? "dedup: " : "", k,
+            lines, jitter, WIFSIGNALED(ws) ? "killed" : "had finished");
+  }
+  assert_int_equal(run_engine(b, &su, &o, &r, &err), PL_OK);
+  int last = r.n_components - 1;
+  if (!dedup) assert_int_equal(r.components[last].rows_out, r.components[1].rows_out);
+  assert_true(r.partitions_skipped > 0 || r.components[3].rows_out > 0);
+  char ra[1100], rb[1100];
+  snprintf(ra, sizeof ra, "%s/t", a);
+  snprintf(rb, sizeof rb, "%s/t", b);
+  assert_int_equal(dirs_equal(ra, rb), 0);
+  snprintf(ra, sizeof ra, "%s/export", a);
+  snprintf(rb, sizeof rb, "%s/export", b);
+  assert_int_equal(dirs_equal(ra, rb), 0);
+  /* no temporary file is left behind */
+  char *out = NULL;
+  tu_run(&out, "find '%s' -name '.*tmp*' | wc -l", b);
+  assert_int_equal(atoi(out), 0);
+  free(out);
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+static void test_kill_resume(void **state) {
+  (void)state;
+  kill_resume(false);
+}
+
+/* The same through a global stage: kills land in stage 0 (spill) and in stage 1. */
+static void test_kill_resume_dedup(void **state) {
+  (void)state;
+  kill_resume(true);
+}
+
+static int cmp64(const void *x, const void *y) {
+  int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+static void test_dedup(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-dedup");
+  /* ~190k rows, 60k distinct keys; 2 buckets and a 16 MB limit force re-splits */
+  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL, 0};
+  seen sn = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+  su.seen = &sn;
+  pl_engine_options o = opts(2, 16000000);
+  o.dedup_buckets = 2;
+  pl_engine_report r;
+  pl_error err;
+  pl_status st = run_engine(d, &su, &o, &r, &err);
+  if (st) fprintf(stderr, "%s\n", err.msg);
+  assert_int_equal(st, PL_OK);
+  fprintf(stderr, "dedup: spilled %llu bytes, %llu spills\n", (unsigned long long)r.spilled_bytes, (unsigned long long)r.spills);
+  assert_true(r.spills > 1); /* re-split at least once */
+  /* reference: smallest id per key among rows that pass the filter */
+  int64_t total = first_row(&su.g, su.g.parts);
+  int64_t *best = malloc(sizeof(int64_t) * (size_t)su.g.distinct);
+  for (int64_t k = 0; k < su.g.distinct; k++) best[k] = -1;
+  for (int64_t gr = 0; gr < total; gr++) {
+    if (gr % 3 == 0) continue;
+    int64_t k = (int64_t)(mix((uint64_t)gr) % (uint64_t)su.g.distinct);
+    if (best[k] < 0 || gr < best[k]) best[k] = gr;
+  }
+  int64_t *ref = malloc(sizeof(int64_t) * (size_t)su.g.distinct);
+  int64_t nref = 0;
+  for (int64_t k = 0; k < su.g.distinct; k++)
+    if (best[k] >= 0) ref[nref++] = best[k];
+  qsort(ref, (size_t)nref, sizeof(int64_t), cmp64);
+  /* a dedup writes its index only */
+  assert_true(exists("%s/t/r1/dedup/index%s", d, ""));
+  assert_false(exists("%s/t/r1/dedup/key%s", d, ""));
+  assert_false(exists("%s/t/r1/dedup/val2%s", d, ""));
+  /* what the dedup component wrote: its index files, read back */
+  int64_t *got = NULL, ngot = 0;
+  for (int64_t p = 0; p < su.g.parts; p++) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/t/r1/dedup/index/part.%05lld.parquet", d, (long long)p);
+    if (access(path, R_OK) != 0) continue; /* an empty partition writes no file */
+    pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+    assert_non_null(f);
+    pl_parquet_reader *rd = pl_parquet_reader_new(f, NULL, NULL, &err);
+    assert_non_null(rd);
+    pl_batch *b = NULL;
+    while (pl_parquet_reader_next(rd, &b, &err) == PL_OK && b) {
+      const int64_t *ids = (const int64_t *)b->columns[0]->values.data;
+      got = realloc(got, sizeof(int64_t) * (size_t)(ngot + b->length));
+      for (int64_t i = 0; i < b->length; i++) got[ngot++] = ids[i];
+      pl_batch_free(b);
+    }
+    pl_parquet_reader_free(rd);
+    pl_parquet_close(f);
+  }
+  qsort(got, (size_t)ngot, sizeof(int64_t), cmp64);
+  assert_int_equal(ngot, nref);
+  for (int64_t i = 0; i < nref; i++) assert_int_equal(got[i], ref[i]);
+  free(got);
+  /* the transform after dedup saw exactly those rows (a retried task may show them twice) */
+  qsort(sn.ids, (size_t)sn.n, sizeof(int64_t), cmp64);
+  int64_t nu = 0;
+  for (int64_t i = 0; i < sn.n; i++)
+    if (i == 0 || sn.ids[i] != sn.ids[i - 1]) sn.ids[nu++] = sn.ids[i];
+  assert_int_equal(nu, nref);
+  for (int64_t i = 0; i < nref; i++) assert_int_equal(sn.ids[i], ref[i]);
+  int ci = 3; /* load, filter, double, dedup */
+  assert_string_equal(r.components[ci].name, "dedup");
+  assert_int_equal(r.components[ci].rows_out, nref);
+  free(best);
+  free(ref);
+  free(sn.ids);
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_layout_and_determinism),
+      cmocka_unit_test(test_backpressure),
+      cmocka_unit_test(test_export_cut),
+      cmocka_unit_test(test_split_and_too_big),
+      cmocka_unit_test(test_kill_resume),
+      cmocka_unit_test(test_kill_resume_dedup),
+      cmocka_unit_test(test_dedup),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

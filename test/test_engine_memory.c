@@ -1,0 +1,127 @@
+/* test_engine_memory.c — the engine's memory contract: on data larger than the limit, the
+ * peak RSS of a release-built child (its own getrusage, as ASan inflates RSS) stays under
+ * --memory-limit, with 1, 2 (laion) and 4 workers, and also when the writers are slowed down
+ * (back-pressure). Needs build/seed-oom, build/bench-w2a and build/praline (release); set
+ * PRALINE_SEED_OOM / PRALINE_BENCH_W2A / PRALINE_RELEASE_BIN to use others. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+static const char *bin_or(const char *env, const char *dflt) {
+  const char *b = getenv(env);
+  return b && *b ? b : dflt;
+}
+
+static uint64_t json_u64(const char *line, const char *key) {
+  char k[64];
+  snprintf(k, sizeof k, "\"%s\":", key);
+  const char *p = strstr(line, k);
+  assert_non_null(p);
+  return strtoull(p + strlen(k), NULL, 10);
+}
+
+/* Runs a command whose last stdout line is the report JSON. Linux keeps the pre-exec
+ * high-water mark in ru_maxrss across exec, and a fork of this ASan process starts at its
+ * RSS; so the child is forked by a small shell (the pipeline makes it fork) and reports its
+ * own peak. Returns the malloc'd line. */
+static char *run_json(const char *cmd) {
+  char *line = NULL;
+  int rc = tu_run(&line, "%s | tail -1", cmd);
+  if (rc != 0 || !strchr(line, '{')) fprintf(stderr, "command failed (%d): %s\n%s\n", rc, cmd, line);
+  assert_int_equal(rc, 0);
+  assert_non_null(strchr(line, '{'));
+  return line;
+}
+
+static void need(const char *bin) {
+  if (access(bin, X_OK) != 0) {
+    fprintf(stderr, "skipped: no release binary %s (make all build/seed-oom build/bench-w2a)\n", bin);
+    skip();
+  }
+}
+
+/* seed-oom shape, 768 MiB of 1 MiB values through a 64MB limit. */
+static void test_seed_contract(void **state) {
+  (void)state;
+  const char *bin = bin_or("PRALINE_SEED_OOM", "build/seed-oom");
+  need(bin);
+  char *d = tu_mkdtemp("engmem-seed");
+  int workers[] = {1, 4};
+  for (int i = 0; i < 2; i++) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' --out '%s/w%d' --memory-limit 64MB --workers %d --partitions 24 --rows 32 "
+             "--value-bytes 1MiB --codec lz4_raw",
+             bin, d, workers[i], workers[i]);
+    char *line = run_json(cmd);
+    uint64_t rss = json_u64(line, "peak_rss_bytes");
+    fprintf(stderr, "seed, workers %d: peak RSS %llu bytes (limit 64000000)\n", workers[i],
+            (unsigned long long)rss);
+    assert_int_equal(json_u64(line, "rows_out"), 24 * 32);
+    assert_true(rss <= 64000000u);
+    free(line);
+  }
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+/* W2a over 1M generated laion rows (about 230 MB in memory) under a 64MB limit. */
+static void test_laion_contract(void **state) {
+  (void)state;
+  const char *w2a = bin_or("PRALINE_BENCH_W2A", "build/bench-w2a");
+  const char *pra = bin_or("PRALINE_RELEASE_BIN", "build/praline");
+  need(w2a);
+  need(pra);
+  char *d = tu_mkdtemp("engmem-laion");
+  char *out = NULL;
+  assert_int_equal(tu_run(&out, "'%s' generate laion --rows 1000000 --files 4 --row-group-rows 65536 "
+                                "--out '%s/in' --seed 7 2>&1", pra, d), 0);
+  free(out);
+  int workers[] = {1, 2, 4};
+  uint64_t rows = 0;
+  for (int i = 0; i < 3; i++) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' --input '%s/in' --out '%s/w%d' --memory-limit 64MB --workers %d "
+             "--partition-size 16MB",
+             w2a, d, d, workers[i], workers[i]);
+    char *line = run_json(cmd);
+    uint64_t rss = json_u64(line, "peak_rss_bytes");
+    fprintf(stderr, "laion w2a, workers %d: peak RSS %llu bytes (limit 64000000), rows out %llu\n",
+            workers[i], (unsigned long long)rss, (unsigned long long)json_u64(line, "rows_out"));
+    assert_true(rss <= 64000000u);
+    assert_int_equal(json_u64(line, "rows_in"), 1000000);
+    if (i == 0) rows = json_u64(line, "rows_out");
+    assert_int_equal(json_u64(line, "rows_out"), rows);
+    free(line);
+  }
+  assert_true(rows > 0 && rows < 1000000);
+  /* the same files whatever the number of workers */
+  assert_int_equal(tu_run(NULL, "diff -r --exclude=_journal '%s/w1' '%s/w4' >&2", d, d), 0);
+  /* slowed writers: workers wait (back-pressure), memory still holds, the run completes */
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "'%s' --input '%s/in' --out '%s/slow' --memory-limit 64MB --workers 4 "
+           "--partition-size 8MB --writer-threads 1 --test-writer-delay-ms 150",
+           w2a, d, d);
+  char *line = run_json(cmd);
+  uint64_t rss = json_u64(line, "peak_rss_bytes");
+  fprintf(stderr, "laion w2a, slowed writer: peak RSS %llu, back-pressure waits %llu, admission waits %llu\n",
+          (unsigned long long)rss, (unsigned long long)json_u64(line, "backpressure_waits"),
+          (unsigned long long)json_u64(line, "admission_waits"));
+  assert_true(rss <= 64000000u);
+  assert_int_equal(json_u64(line, "rows_out"), rows);
+  assert_true(json_u64(line, "backpressure_waits") + json_u64(line, "admission_waits") > 0);
+  free(line);
+  tu_rmrf(d);
+  pl_free(d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_seed_contract),
+      cmocka_unit_test(test_laion_contract),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
