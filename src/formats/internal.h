@@ -16,8 +16,6 @@ bool pl__parse_date(const char *p, size_t n, int32_t *days);
 /* YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|+HH:MM|-HH:MM|+HHMM]; result in `unit` since the epoch,
  * adjusted to UTC when an offset is given (*has_tz). */
 bool pl__parse_timestamp(const char *p, size_t n, pl_time_unit unit, int64_t *out, bool *has_tz);
-int64_t pl__fmt_days_from_civil(int64_t y, unsigned m, unsigned d);
-void pl__fmt_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 /* Inference lattice (ordered; widening follows the rules in infer_merge). */
 typedef enum {

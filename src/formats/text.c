@@ -112,29 +112,6 @@ bool pl__parse_float(const char *p, size_t n, double *out) {
   return true;
 }
 
-/* H. Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
-int64_t pl__fmt_days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
-void pl__fmt_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t yy = (int64_t)yoe + era * 400;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yy + (*m <= 2);
-}
-
 static bool digits_at(const char *p, size_t n, size_t at, size_t k, unsigned *out) {
   if (at > n || k > n - at) return false;
   unsigned v = 0;
@@ -157,7 +134,7 @@ static bool ymd(const char *p, size_t n, int64_t *days) {
   static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (m < 1 || m > 12 || d < 1) return false;
   if (d > mdays[m - 1] + (m == 2 && leap(y))) return false;
-  *days = pl__fmt_days_from_civil(y, m, d);
+  *days = pl_days_from_civil(y, m, d);
   return true;
 }
 

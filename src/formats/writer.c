@@ -32,19 +32,6 @@ struct pl_formats_writer {
 
 static atomic_uint tmp_counter;
 
-static char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xsprintf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = pl_malloc((size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
 /* ------------------------------------------------------------------ rendering */
 #define PUT(buf, p, n) \
   do { if (pl_buf_append((buf), (p), (n), err)) return err ? err->code : PL_ENOMEM; } while (0)
@@ -69,7 +56,7 @@ static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a
 static size_t fmt_date(char *buf, size_t cap, int64_t days) {
   int64_t y;
   unsigned m, d;
-  pl__fmt_civil_from_days(days, &y, &m, &d);
+  pl_civil_from_days(days, &y, &m, &d);
   return (size_t)snprintf(buf, cap, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
@@ -303,13 +290,13 @@ static pl_status open_file(pl_formats_writer *w, pl_error *err) {
   const char *ext = w->o.format == PL_FORMAT_CSV ? "csv" : "jsonl";
   pl_free(w->final);
   pl_free(w->tmp);
-  w->final = w->o.max_file_bytes ? xsprintf("%s/part-%05d.%s", w->path, w->part, ext) : pl_strdup(w->path);
+  w->final = w->o.max_file_bytes ? pl_sprintf("%s/part-%05d.%s", w->path, w->part, ext) : pl_strdup(w->path);
   const char *slash = strrchr(w->final, '/');
   unsigned k = atomic_fetch_add(&tmp_counter, 1);
   if (slash)
-    w->tmp = xsprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - w->final), w->final, slash + 1, (long)getpid(), k);
+    w->tmp = pl_sprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - w->final), w->final, slash + 1, (long)getpid(), k);
   else
-    w->tmp = xsprintf(".%s.tmp-%ld-%u", w->final, (long)getpid(), k);
+    w->tmp = pl_sprintf(".%s.tmp-%ld-%u", w->final, (long)getpid(), k);
   w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (w->fd < 0)
     return pl_error_set(err, PL_EIO, "%s: cannot create temporary file %s: %s", w->final, w->tmp, strerror(errno));
