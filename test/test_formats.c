@@ -383,6 +383,11 @@ static void test_jsonl_bad_rows(void **state) {
   assert_non_null(strstr(pl_formats_reader_message(ra.r, 1), "line 4: expected a JSON object"));
   assert_non_null(strstr(pl_formats_reader_message(ra.r, 2), "line 5: invalid JSON"));
   readall_free(&ra);
+  pl_schema_add(&s, pl_field_make("d", pl_type_decimal(10, 2), true));
+  pl_formats_reader *r = NULL;
+  pl_error err = {0};
+  assert_int_equal(pl_formats_reader_open(p, &o, &r, &err), PL_EUNSUPPORTED);
+  assert_non_null(strstr(err.msg, "column 'd'"));
   pl_schema_release(&s);
   pl_free(p);
 }

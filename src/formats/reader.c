@@ -553,6 +553,18 @@ static pl_field node_field(const char *name, const inf_node *n, int64_t parent_s
 }
 
 /* ------------------------------------------------------------------ open */
+/* Types a JSON value can fill: the text types, and lists/structs/maps (string keys) of them. */
+static bool json_type_ok(const pl_type *t) {
+  if (t->id == PL_LIST || t->id == PL_STRUCT) {
+    for (int i = 0; i < t->n_children; i++)
+      if (!json_type_ok(&t->children[i].type)) return false;
+    return true;
+  }
+  if (t->id == PL_MAP)
+    return t->children[0].type.children[0].type.id == PL_STRING && json_type_ok(&t->children[0].type.children[1].type);
+  return pl__text_type_ok(t);
+}
+
 static pl_status infer_csv(pl_formats_reader *r, const pl_schema *header, pl_error *err) {
   int n = header ? header->n_fields : -1;
   pl__inf_kind *k = NULL;
@@ -668,6 +680,15 @@ pl_status pl_formats_reader_open(const char *path, const pl_formats_options *o,
     st = o->format == PL_FORMAT_CSV ? infer_csv(r, have_header ? &header : NULL, err) : infer_jsonl(r, err);
     if (st) goto fail;
     if ((st = start(r, NULL, true, err))) goto fail;
+  }
+  for (int i = 0; o->format == PL_FORMAT_JSONL && i < r->schema.n_fields; i++) {
+    if (!json_type_ok(&r->schema.fields[i].type)) {
+      char tn[128];
+      pl_type_canonical(&r->schema.fields[i].type, tn, sizeof tn);
+      st = pl_error_set(err, PL_EUNSUPPORTED, "%s: column '%s': JSON Lines cannot fill %s values", path,
+                        r->schema.fields[i].name, tn);
+      goto fail;
+    }
   }
   r->cells = pl_calloc((size_t)r->schema.n_fields + 1, sizeof *r->cells);
   if (o->format == PL_FORMAT_CSV) {
