@@ -833,6 +833,30 @@ static void test_many_fields_over_budget(void **state) {
   pl_free(p);
 }
 
+/* Wide objects: 20000 keys infer 20000 columns (the key lookup is hashed, not quadratic). */
+static void test_jsonl_wide(void **state) {
+  (void)state;
+  char *p = path_in("wide.jsonl");
+  FILE *f = fopen(p, "wb");
+  for (int line = 0; line < 2; line++) {
+    fputc('{', f);
+    for (int k = line; k < 20000; k++) fprintf(f, "%s\"k%d\": %d", k > line ? ", " : "", k, k);
+    fputs("}\n", f);
+  }
+  fclose(f);
+  pl_formats_options o = pl_formats_options_default(PL_FORMAT_JSONL);
+  readall ra = read_all(p, &o);
+  assert_int_equal(ra.st, PL_OK);
+  assert_int_equal(ra.b->schema.n_fields, 20000);
+  assert_int_equal(ra.b->length, 2);
+  assert_true(nullable_of(ra.b, "k0"));
+  assert_false(nullable_of(ra.b, "k19999"));
+  assert_string_equal(cell(ra.b, "k0", 1), "\\N");
+  assert_string_equal(cell(ra.b, "k12345", 1), "12345");
+  readall_free(&ra);
+  pl_free(p);
+}
+
 static int setup(void **state) {
   (void)state;
   g_dir = tu_mkdtemp("formats");
@@ -857,6 +881,7 @@ int main(void) {
       cmocka_unit_test(test_csv_null_string_and_unterminated),
       cmocka_unit_test(test_jsonl_nested_and_missing),
       cmocka_unit_test(test_jsonl_bad_rows),
+      cmocka_unit_test(test_jsonl_wide),
       cmocka_unit_test(test_round_trip_csv),
       cmocka_unit_test(test_round_trip_jsonl),
       cmocka_unit_test(test_writer_csv_text),

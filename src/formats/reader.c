@@ -29,6 +29,8 @@ struct inf_node {
   int n;
   char **names;
   inf_node **kids;
+  int *slots; /* open addressing over names (index + 1; 0 = empty), nslots a power of two */
+  size_t nslots;
 };
 
 struct pl_formats_reader {
@@ -477,15 +479,40 @@ static void node_free(inf_node *n) {
   }
   pl_free(n->names);
   pl_free(n->kids);
+  pl_free(n->slots);
   pl_free(n);
 }
+/* The child called name (NULL: a list's item), created if absent. Hashed, so that an object
+ * with many keys is not quadratic. */
 static inf_node *node_child(inf_node *n, const char *name) {
-  for (int i = 0; i < n->n; i++)
-    if (!name || strcmp(n->names[i], name) == 0) return n->kids[i];
+  if (!name) name = "item";
+  size_t mask = n->nslots - 1, h = n->nslots ? (size_t)pl_hash64(name, strlen(name), 0) & mask : 0;
+  for (size_t i = h; n->nslots; i = (i + 1) & mask) {
+    if (!n->slots[i]) break;
+    if (strcmp(n->names[n->slots[i] - 1], name) == 0) return n->kids[n->slots[i] - 1];
+  }
   n->names = pl_realloc(n->names, sizeof(char *) * (size_t)(n->n + 1));
   n->kids = pl_realloc(n->kids, sizeof(inf_node *) * (size_t)(n->n + 1));
-  n->names[n->n] = pl_strdup(name ? name : "item");
-  return n->kids[n->n++] = node_new();
+  n->names[n->n] = pl_strdup(name);
+  n->kids[n->n] = node_new();
+  n->n++;
+  if ((size_t)n->n * 2 > n->nslots) { /* rebuild at twice the size */
+    pl_free(n->slots);
+    n->nslots = n->nslots ? n->nslots * 2 : 16;
+    while ((size_t)n->n * 2 > n->nslots) n->nslots *= 2;
+    n->slots = pl_calloc(n->nslots, sizeof *n->slots);
+    mask = n->nslots - 1;
+    for (int k = 0; k < n->n; k++) {
+      size_t i = (size_t)pl_hash64(n->names[k], strlen(n->names[k]), 0) & mask;
+      while (n->slots[i]) i = (i + 1) & mask;
+      n->slots[i] = k + 1;
+    }
+  } else {
+    size_t i = h;
+    while (n->slots[i]) i = (i + 1) & mask;
+    n->slots[i] = n->n;
+  }
+  return n->kids[n->n - 1];
 }
 static void node_to_string(inf_node *n) {
   for (int i = 0; i < n->n; i++) {
@@ -493,6 +520,9 @@ static void node_to_string(inf_node *n) {
     node_free(n->kids[i]);
   }
   n->n = 0;
+  pl_free(n->slots);
+  n->slots = NULL;
+  n->nslots = 0;
   n->kind = PL__INF_STRING;
 }
 static void observe(inf_node *n, json_t *v) {
