@@ -59,7 +59,6 @@ static void checksum(const pl_column *c, char out[17]) {
 static bool names_unique(const pl_schema *s) {
   for (int i = 0; i < s->n_fields; i++) {
     if (pl_schema_find(s, s->fields[i].name) != i) return false;
-    if (strncmp(s->fields[i].name, "\xEF\xBB\xBF", 3) == 0) return false; /* would read as a BOM */
   }
   return true;
 }

@@ -528,6 +528,9 @@ static void test_writer_csv_text(void **state) {
   pl_column_append_null(b->columns[0], NULL);
   pl_column_append_null(b->columns[1], NULL);
   pl_column_append_int(b->columns[2], 1704164645000, NULL);
+  pl_column_append_bytes(b->columns[0], "\xEF\xBB\xBF" "bom", 6, NULL); /* quoted: not read as a BOM */
+  pl_column_append_float(b->columns[1], -1e300, NULL);
+  pl_column_append_null(b->columns[2], NULL);
   pl_batch_finish(b, NULL);
   char *p = path_in("w.csv");
   pl_formats_options o = pl_formats_options_default(PL_FORMAT_CSV);
@@ -538,7 +541,7 @@ static void test_writer_csv_text(void **state) {
   pl_formats_writer_free(w);
   char *out;
   assert_int_equal(tu_run(&out, "cat '%s'", p), 0);
-  assert_string_equal(out, "s,f,t\n\"a,\"\"b\"\"\",0.1,1969-12-31T23:59:59.999Z\n,,2024-01-02T03:04:05Z\n");
+  assert_string_equal(out, "s,f,t\n\"a,\"\"b\"\"\",0.1,1969-12-31T23:59:59.999Z\n,,2024-01-02T03:04:05Z\n\"\xEF\xBB\xBF" "bom\",-1e+300,\n");
   free(out);
   /* nested columns are refused for CSV */
   pl_schema_add(&s, pl_field_make("l", pl_type_list(pl_field_make("item", pl_type_make(PL_INT64), true)), true));

@@ -120,7 +120,8 @@ static pl_status csv_value(pl_formats_writer *w, const pl_column *c, int64_t row
     scalar_text(c, row, tmp, sizeof tmp, &n);
     p = (const uint8_t *)tmp;
   }
-  bool quote = n == 0;
+  /* a leading BOM is quoted, or the reader would skip it at the start of a file */
+  bool quote = n == 0 || (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0);
   for (size_t i = 0; i < n && !quote; i++)
     quote = p[i] == (uint8_t)w->o.delimiter || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
   if (!quote) {
@@ -307,7 +308,8 @@ static pl_status open_file(pl_formats_writer *w, pl_error *err) {
     for (int c = 0; c < w->schema.n_fields; c++) {
       const char *name = w->schema.fields[c].name;
       if (c) PUT(&w->row, &w->o.delimiter, 1);
-      bool q = !*name || strpbrk(name, "\"\r\n") || strchr(name, w->o.delimiter);
+      bool q = !*name || strpbrk(name, "\"\r\n") || strchr(name, w->o.delimiter) ||
+               strncmp(name, "\xEF\xBB\xBF", 3) == 0;
       if (!q) PUTS(&w->row, name);
       else {
         PUT(&w->row, "\"", 1);
