@@ -81,7 +81,14 @@ pl_status pl__fn_sample(const pl_batch *in, pl_batch *out, void *state, pl_error
  * shared with later components, and export moves buffers). */
 pl_status pl__fn_plugin(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
   pl__plugin_state *s = state;
-  pl_batch *copy = pl_batch_new(&in->schema, out->budget, err);
+  pl_schema sc;
+  pl_schema_copy(&sc, &in->schema);
+  for (int32_t i = 1; s->names && i < sc.n_fields && i - 1 < s->names->n_fields; i++) {
+    pl_free(sc.fields[i].name);
+    sc.fields[i].name = pl_strdup(s->names->fields[i - 1].name);
+  }
+  pl_batch *copy = pl_batch_new(&sc, out->budget, err);
+  pl_schema_release(&sc);
   if (!copy) return err ? err->code : PL_ENOMEM;
   pl_status st = PL_OK;
   for (int32_t i = 0; !st && i < in->schema.n_fields; i++)

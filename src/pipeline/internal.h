@@ -81,6 +81,7 @@ pl_status pl__fn_sample(const pl_batch *in, pl_batch *out, void *state, pl_error
 typedef struct pl__plugin_state {
   const pl_component_v1 *vt;
   void *st;
+  const pl_schema *names; /* the spec's consumes: names the plugin sees (after id) */
 } pl__plugin_state;
 pl_status pl__fn_plugin(const pl_batch *in, pl_batch *out, void *state, pl_error *err);
 

@@ -125,7 +125,9 @@ const char *pl_components_description(const char *name) {
   if (pl__spec_parse(t, name, &s, NULL)) return "";
   snprintf(buf, sizeof buf, "%s", s->description);
   pl__spec_free(s);
-  char *nl = strchr(buf, '.');
+  char *nl = strstr(buf, ". ");
   if (nl) nl[1] = 0;
+  nl = strchr(buf, '\n');
+  if (nl) *nl = 0;
   return buf;
 }
