@@ -1205,6 +1205,8 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
   eo.run_id = run_id;
   eo.resume = ro->resume != NULL;
   eo.progress = ro->progress;
+  const char *delay = getenv("PRALINE_TEST_WRITER_DELAY_MS"); /* tests: a run slow enough to kill */
+  if (delay) eo.test_writer_delay_ms = (unsigned)atoi(delay);
   void *cstate = NULL;
   pl_engine *e = pl_engine_new(p->base, p->name, &eo, err);
   if (!e) st = err ? err->code : PL_EINVAL;
