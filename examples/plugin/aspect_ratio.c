@@ -42,13 +42,19 @@ static void free_state(void *s) { free(s); }
 
 /* ------------------------------------------------------------------ output arrays */
 static void release_schema(struct ArrowSchema *s) {
-  for (int64_t i = 0; i < s->n_children; i++) s->children[i]->release(s->children[i]);
+  for (int64_t i = 0; i < s->n_children; i++) {
+    if (s->children[i]->release) s->children[i]->release(s->children[i]);
+    free(s->children[i]); /* children are allocated here; the parent struct is the caller's */
+  }
   free(s->children);
   free(s->private_data);
   s->release = NULL;
 }
 static void release_array(struct ArrowArray *a) {
-  for (int64_t i = 0; i < a->n_children; i++) a->children[i]->release(a->children[i]);
+  for (int64_t i = 0; i < a->n_children; i++) {
+    if (a->children[i]->release) a->children[i]->release(a->children[i]);
+    free(a->children[i]);
+  }
   free(a->children);
   for (int64_t i = 0; i < a->n_buffers; i++) free((void *)a->buffers[i]);
   free(a->buffers);
