@@ -18,12 +18,18 @@ PL_EMBED(pl__spec_rename, "components/rename.yaml")
 PL_EMBED(pl__spec_dedup, "components/dedup.yaml")
 PL_EMBED(pl__spec_sample, "components/sample.yaml")
 PL_EMBED(pl__spec_write_to_parquet, "components/write_to_parquet.yaml")
+PL_EMBED(pl__spec_load_from_csv, "components/load_from_csv.yaml")
+PL_EMBED(pl__spec_load_from_jsonl, "components/load_from_jsonl.yaml")
+PL_EMBED(pl__spec_write_to_csv, "components/write_to_csv.yaml")
+PL_EMBED(pl__spec_write_to_jsonl, "components/write_to_jsonl.yaml")
 
 static const struct {
   const char *name;
   const char *spec;
 } builtins[] = {
     {"load_from_parquet", pl__spec_load_from_parquet},
+    {"load_from_csv", pl__spec_load_from_csv},
+    {"load_from_jsonl", pl__spec_load_from_jsonl},
     {"filter", pl__spec_filter},
     {"derive", pl__spec_derive},
     {"select", pl__spec_select},
@@ -32,6 +38,8 @@ static const struct {
     {"dedup", pl__spec_dedup},
     {"sample", pl__spec_sample},
     {"write_to_parquet", pl__spec_write_to_parquet},
+    {"write_to_csv", pl__spec_write_to_csv},
+    {"write_to_jsonl", pl__spec_write_to_jsonl},
 };
 
 int pl__builtin_count(void) { return (int)(sizeof builtins / sizeof builtins[0]); }

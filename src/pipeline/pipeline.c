@@ -4,6 +4,7 @@
  * and a cache entry keyed by xxh3(format version, spec, arguments, input key). */
 #include "pipeline/internal.h"
 #include "praline/expr.h"
+#include "praline/formats.h"
 #include "praline/parquet.h"
 
 #include <dirent.h>
@@ -18,13 +19,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
-enum { K_LOAD = 1, K_FILTER, K_DERIVE, K_SELECT, K_DROP, K_RENAME, K_DEDUP, K_SAMPLE, K_WRITE, K_PLUGIN, K_FN };
+enum { K_LOAD = 1, K_FILTER, K_DERIVE, K_SELECT, K_DROP, K_RENAME, K_DEDUP, K_SAMPLE, K_WRITE, K_PLUGIN, K_FN,
+       K_LOAD_CSV, K_LOAD_JSONL, K_WRITE_CSV, K_WRITE_JSONL };
+static bool is_load(int k) { return k == K_LOAD || k == K_LOAD_CSV || k == K_LOAD_JSONL; }
+static bool is_write(int k) { return k == K_WRITE || k == K_WRITE_CSV || k == K_WRITE_JSONL; }
 static const struct {
   const char *name;
   int kind;
 } kinds[] = {{"load_from_parquet", K_LOAD}, {"filter", K_FILTER}, {"derive", K_DERIVE},
              {"select", K_SELECT}, {"drop", K_DROP}, {"rename", K_RENAME}, {"dedup", K_DEDUP},
-             {"sample", K_SAMPLE}, {"write_to_parquet", K_WRITE}};
+             {"sample", K_SAMPLE}, {"write_to_parquet", K_WRITE}, {"load_from_csv", K_LOAD_CSV},
+             {"load_from_jsonl", K_LOAD_JSONL}, {"write_to_csv", K_WRITE_CSV}, {"write_to_jsonl", K_WRITE_JSONL}};
 
 typedef struct op {
   char *id, *component;
@@ -591,6 +596,203 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
   return PL_OK;
 }
 
+/* ------------------------------------------------------------------ CSV / JSONL */
+static pl_status mkdirs(const char *path, pl_error *err);
+#define mkdirs_ mkdirs
+static pl_formats_options text_options(const op *o, pl_budget *b) {
+  pl_formats_options fo = pl_formats_options_default(o->kind == K_LOAD_JSONL ? PL_FORMAT_JSONL : PL_FORMAT_CSV);
+  if (o->kind == K_LOAD_CSV) {
+    fo.delimiter = arg_str(o, "delimiter")[0];
+    parse_bool(arg_str(o, "header"), &fo.header);
+    if (*arg_str(o, "null_string")) fo.null_string = arg_str(o, "null_string");
+  }
+  fo.on_error = strcmp(arg_str(o, "on_error"), "skip") == 0 ? PL_ON_ERROR_SKIP : PL_ON_ERROR_FAIL;
+  fo.infer_rows = strtoll(arg_str(o, "infer_rows"), NULL, 10);
+  fo.budget = b;
+  if (o->produces.n_fields) fo.schema = &o->produces;
+  return fo;
+}
+
+static void list_ext(const char *dir, const char *ext, const char *ext2, int *n, char ***v) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    struct stat sb;
+    if (stat(path, &sb)) continue;
+    size_t l = strlen(de->d_name), a = strlen(ext), b = ext2 ? strlen(ext2) : 0;
+    if (S_ISDIR(sb.st_mode)) list_ext(path, ext, ext2, n, v);
+    else if ((l > a && !strcmp(de->d_name + l - a, ext)) || (ext2 && l > b && !strcmp(de->d_name + l - b, ext2))) {
+      *v = pl_realloc(*v, sizeof(char *) * (size_t)(*n + 1));
+      (*v)[(*n)++] = pl_strdup(path);
+    }
+  }
+  closedir(d);
+}
+
+static pl_status validate_text_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
+  const char *path = arg_str(o, "path");
+  const pl__ynode *pn = arg(o, "path");
+  const char *what = o->kind == K_LOAD_CSV ? "CSV" : "JSON Lines";
+  struct stat sb;
+  if (strpbrk(path, "*?[")) {
+    glob_t g;
+    if (glob(path, 0, NULL, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; i++) {
+        o->files = pl_realloc(o->files, sizeof(char *) * (size_t)(o->n_files + 1));
+        o->files[o->n_files++] = pl_strdup(g.gl_pathv[i]);
+      }
+      globfree(&g);
+    }
+  } else if (stat(path, &sb)) {
+    return at(p, pn, err, "%s: path '%s': %s", o->component, path, strerror(errno));
+  } else if (S_ISDIR(sb.st_mode)) {
+    if (o->kind == K_LOAD_CSV) list_ext(path, ".csv", NULL, &o->n_files, &o->files);
+    else list_ext(path, ".jsonl", ".ndjson", &o->n_files, &o->files);
+  } else {
+    o->files = pl_malloc(sizeof(char *));
+    o->files[o->n_files++] = pl_strdup(path);
+  }
+  if (o->n_files == 0) return at(p, pn, err, "%s: no %s files at '%s'", o->component, what, path);
+  qsort(o->files, (size_t)o->n_files, sizeof(char *), cmp_str);
+  const char *oe = arg_str(o, "on_error");
+  if (strcmp(oe, "fail") && strcmp(oe, "skip"))
+    return at(p, arg(o, "on_error"), err, "%s: on_error must be fail or skip, got '%s'", o->component, oe);
+  if (o->kind == K_LOAD_CSV && strlen(arg_str(o, "delimiter")) != 1)
+    return at(p, arg(o, "delimiter"), err, "%s: the delimiter must be one character", o->component);
+  const pl__ynode *pm = o->produces_map;
+  if (pm && pm->kind == PL_Y_MAP) {
+    for (int k = 0; k < pm->n; k++) {
+      pl_type t;
+      pl_error e2 = {0};
+      if (pm->kids[k]->kind != PL_Y_SCALAR || pl_type_parse(pm->kids[k]->str, &t, &e2))
+        return at(p, pm->kids[k], err, "field '%s': %s", pm->keys[k], e2.msg[0] ? e2.msg : "expected a type");
+      pl_schema_add(&o->produces, pl_field_make(pm->keys[k], t, true));
+    }
+  }
+  /* the schema: given, or inferred from the first file's first rows */
+  pl_budget *b = pl_budget_new(64u << 20);
+  pl_formats_options fo = text_options(o, b);
+  pl_formats_reader *r = NULL;
+  pl_status st = pl_formats_reader_open(o->files[0], &fo, &r, err);
+  if (!st) {
+    const pl_schema *fs = pl_formats_reader_schema(r);
+    int32_t k = pl_schema_find(fs, "id");
+    bool own_id = k >= 0 && fs->fields[k].type.id == PL_INT64;
+    pl_schema_add(cur, pl_field_make("id", pl_type_make(PL_INT64), false));
+    for (int32_t j = 0; j < fs->n_fields; j++) {
+      if (own_id && j == k) continue;
+      pl_field f;
+      pl_field_copy(&f, &fs->fields[j]);
+      pl_schema_add(cur, f);
+    }
+    if (!o->produces.n_fields) pl_schema_copy(&o->produces, fs);
+  } else pl_error_prefix(err, "%s", o->component);
+  pl_formats_reader_free(r);
+  pl_budget_free(b);
+  return st;
+}
+
+/* Streams the text files into Parquet files of about partition_size (bounded memory), which
+ * then feed the engine like any Parquet input. */
+static pl_status stage_text(const pl_pipeline *p, op *o, const char *dir, uint64_t memory, int *n_out,
+                            char ***out, pl_error *err) {
+  uint64_t psize = 64u << 20;
+  pl_parse_size(arg_str(o, "partition_size"), &psize, NULL);
+  size_t lim = memory ? (size_t)(memory / 4) : (size_t)256 << 20;
+  if (psize > lim / 2) psize = lim / 2;
+  pl_budget *b = pl_budget_new(lim);
+  pl_status st = mkdirs_(dir, err);
+  pl_parquet_write_options wo;
+  pl_parquet_write_options_default(&wo);
+  int64_t bad = 0;
+  for (int i = 0; !st && i < o->n_files; i++) {
+    pl_formats_options fo = text_options(o, b);
+    fo.batch_bytes = psize / 4 > 1024 ? psize / 4 : 1024;
+    pl_formats_reader *r = NULL;
+    if ((st = pl_formats_reader_open(o->files[i], &fo, &r, err))) break;
+    pl_parquet_writer *w = NULL;
+    uint64_t in_file = 0;
+    while (!st) {
+      pl_batch *bt = NULL;
+      if ((st = pl_formats_reader_next(r, &bt, err)) || !bt) break;
+      if (!w) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/part-%05d.parquet", dir, *n_out);
+        *out = pl_realloc(*out, sizeof(char *) * (size_t)(*n_out + 1));
+        (*out)[(*n_out)++] = pl_strdup(path);
+        w = pl_parquet_writer_open(path, &bt->schema, &wo, b, err);
+        if (!w) st = err ? err->code : PL_EIO;
+        in_file = 0;
+      }
+      if (!st) st = pl_parquet_writer_write(w, bt, err);
+      in_file += pl_batch_bytes(bt);
+      pl_batch_free(bt);
+      if (!st && in_file >= psize) {
+        st = pl_parquet_writer_close(w, err);
+        w = NULL;
+      }
+    }
+    if (w) {
+      if (!st) st = pl_parquet_writer_close(w, err);
+      else pl_parquet_writer_abort(w);
+    }
+    bad += pl_formats_reader_bad_rows(r);
+    for (int m = 0; m < pl_formats_reader_n_messages(r); m++)
+      fprintf(stderr, "praline: %s: skipped: %s\n", o->id, pl_formats_reader_message(r, m));
+    pl_formats_reader_free(r);
+  }
+  if (bad) fprintf(stderr, "praline: %s: %lld bad rows skipped (on_error: skip)\n", o->id, (long long)bad);
+  pl_budget_free(b);
+  (void)p;
+  if (!st && *n_out == 0) st = pl_error_set(err, PL_EINVAL, "%s: the input has no rows", o->id);
+  return st;
+}
+
+/* After the engine exported Parquet to dir, streams it out as CSV or JSON Lines. */
+static pl_status convert_export(const op *o, const char *dir, uint64_t memory, pl_error *err) {
+  int n = 0;
+  char **files = NULL;
+  list_ext(dir, ".parquet", NULL, &n, &files);
+  qsort(files, (size_t)n, sizeof(char *), cmp_str);
+  size_t lim = memory ? (size_t)(memory / 4) : (size_t)256 << 20;
+  pl_budget *b = pl_budget_new(lim);
+  pl_formats_options fo = pl_formats_options_default(o->kind == K_WRITE_CSV ? PL_FORMAT_CSV : PL_FORMAT_JSONL);
+  if (o->kind == K_WRITE_CSV) fo.delimiter = arg_str(o, "delimiter")[0];
+  pl_parse_size(arg_str(o, "max_file_bytes"), &fo.max_file_bytes, NULL);
+  fo.budget = b;
+  pl_formats_writer *w = NULL;
+  pl_status st = PL_OK;
+  for (int i = 0; !st && i < n; i++) {
+    pl_parquet_file *f = pl_parquet_open(files[i], NULL, b, err);
+    if (!f) {
+      st = err ? err->code : PL_EIO;
+      break;
+    }
+    if (!w) st = pl_formats_writer_open(arg_str(o, "path"), pl_parquet_schema(f), &fo, &w, err);
+    pl_parquet_reader *r = st ? NULL : pl_parquet_reader_new(f, NULL, b, err);
+    if (!st && !r) st = err ? err->code : PL_EIO;
+    while (!st) {
+      pl_batch *bt = NULL;
+      if ((st = pl_parquet_reader_next(r, &bt, err)) || !bt) break;
+      st = pl_formats_writer_write(w, bt, err);
+      pl_batch_free(bt);
+    }
+    pl_parquet_reader_free(r);
+    pl_parquet_close(f);
+  }
+  if (!st && w) st = pl_formats_writer_close(w, err);
+  pl_formats_writer_free(w);
+  for (int i = 0; i < n; i++) pl_free(files[i]);
+  pl_free(files);
+  pl_budget_free(b);
+  if (st) pl_error_prefix(err, "%s", o->id);
+  return st;
+}
+
 /* Position of an expression's error inside the YAML scalar holding it. */
 static pl_status expr_error(const pl_pipeline *p, const op *o, const pl__ynode *v, const pl_expr_diag *d,
                             const pl_error *e2, pl_error *err) {
@@ -668,13 +870,24 @@ static pl_status validate_op(pl_pipeline *p, int i, pl_schema *cur, int **owner,
   op *o = &p->ops[i];
   pl_status st = PL_OK;
   const pl__ynode *cn = o->node ? pl__ymap_get(o->node, "component") : NULL;
-  if (o->kind == K_LOAD && i != 0)
+  if (is_load(o->kind) && i != 0)
     return at(p, cn, err, "'%s' must be the first operation (a load creates the dataset)", o->component);
-  if (o->kind != K_LOAD && i == 0)
-    return at(p, cn, err, "the first operation must load data (load_from_parquet), not '%s'", o->component);
-  if (o->kind == K_WRITE && i != p->n - 1)
+  if (!is_load(o->kind) && i == 0)
+    return at(p, cn, err, "the first operation must load data (load_from_parquet/csv/jsonl), not '%s'", o->component);
+  if (is_write(o->kind) && i != p->n - 1)
     return at(p, cn, err, "'%s' must be the last operation", o->component);
   switch (o->kind) {
+  case K_LOAD_CSV:
+  case K_LOAD_JSONL:
+    if ((st = validate_text_load(p, o, cur, err))) return st;
+    *owner = pl_calloc((size_t)cur->n_fields, sizeof(int));
+    return PL_OK;
+  case K_WRITE_CSV:
+  case K_WRITE_JSONL:
+    if (!*arg_str(o, "path")) return at(p, arg(o, "path"), err, "component '%s': 'path' is empty", o->id);
+    if (o->kind == K_WRITE_CSV && strlen(arg_str(o, "delimiter")) != 1)
+      return at(p, arg(o, "delimiter"), err, "component '%s': the delimiter must be one character", o->id);
+    return PL_OK;
   case K_LOAD:
     if ((st = validate_load(p, o, cur, err))) return st;
     *owner = pl_calloc((size_t)cur->n_fields, sizeof(int));
@@ -1008,7 +1221,8 @@ static bool cache_lookup(pl_pipeline *p, op *o) {
     ok = is_dir(d);
     pl_free(d);
   }
-  if (ok && o->kind == K_WRITE) ok = is_dir(arg_str(o, "path"));
+  struct stat sb;
+  if (ok && is_write(o->kind)) ok = stat(arg_str(o, "path"), &sb) == 0;
   if (ok) {
     pl_free(o->run_id);
     o->run_id = pl_strdup(rid);
@@ -1044,10 +1258,30 @@ static char *new_run_id(const pl_pipeline *p) {
   }
 }
 
-static pl_status plan(pl_pipeline *p, pl_engine *e, int k, void **cstate, pl_error *err) {
+static char *comp_dir(const pl_pipeline *p, const char *run_id, const op *o, const char *sub) {
+  return printf_alloc("%s/%s/%s/%s/%s", p->base, p->name, run_id, o->id, sub);
+}
+
+static pl_status plan(pl_pipeline *p, pl_engine *e, int k, const char *run_id, uint64_t memory, void **cstate,
+                      pl_error *err) {
   pl_status st = PL_OK;
   pl_source *src;
-  if (k == 0) {
+  if (k == 0 && (p->ops[0].kind == K_LOAD_CSV || p->ops[0].kind == K_LOAD_JSONL)) {
+    op *o = &p->ops[0];
+    char *dir = comp_dir(p, run_id, o, "_staging");
+    int n = 0;
+    char **files = NULL;
+    st = stage_text(p, o, dir, memory, &n, &files, err);
+    pl_free(dir);
+    uint64_t psize = 64u << 20;
+    pl_parse_size(arg_str(o, "partition_size"), &psize, NULL);
+    src = st ? NULL : pl_source_parquet_new(n, (const char *const *)files, 0, NULL, psize, err);
+    for (int i = 0; i < n; i++) pl_free(files[i]);
+    pl_free(files);
+    if (st) return st;
+    if (!src) return err ? err->code : PL_EIO;
+    if ((st = pl_engine_set_source(e, o->id, src, true, err))) return st;
+  } else if (k == 0) {
     op *o = &p->ops[0];
     src = pl_source_parquet_new(o->n_files, (const char *const *)o->files, 0, NULL, o->partition_size, err);
     if (!src) return err ? err->code : PL_EIO;
@@ -1113,13 +1347,21 @@ static pl_status plan(pl_pipeline *p, pl_engine *e, int k, void **cstate, pl_err
       st = pl_engine_add_transform(e, o->id, pl__fn_plugin, &o->plugin, o->n_consumes, cons, &o->produces, err);
       break;
     case K_FN: st = pl_engine_add_transform(e, o->id, o->fn, o->fn_state, o->n_consumes, cons, &o->produces, err); break;
+    case K_WRITE_CSV:
+    case K_WRITE_JSONL:
     case K_WRITE: {
       pl_export_options x;
       memset(&x, 0, sizeof x);
       pl_parquet_write_options_default(&x.write);
-      x.dir = arg_str(o, "path");
-      pl_codec_parse(arg_str(o, "codec"), &x.write.codec, NULL);
-      pl_parse_size(arg_str(o, "max_file_bytes"), &x.max_file_bytes, NULL);
+      char *xdir = NULL;
+      if (o->kind == K_WRITE) {
+        x.dir = arg_str(o, "path");
+        pl_codec_parse(arg_str(o, "codec"), &x.write.codec, NULL);
+        pl_parse_size(arg_str(o, "max_file_bytes"), &x.max_file_bytes, NULL);
+      } else {
+        x.dir = xdir = comp_dir(p, run_id, o, "_export");
+        x.write.codec = PL_CODEC_LZ4_RAW;
+      }
       const op *prev = &p->ops[i - 1];
       const char **cols = pl_calloc((size_t)prev->schema.n_fields, sizeof(char *));
       for (int32_t c = 1; c < prev->schema.n_fields; c++) cols[c - 1] = prev->schema.fields[c].name;
@@ -1128,6 +1370,7 @@ static pl_status plan(pl_pipeline *p, pl_engine *e, int k, void **cstate, pl_err
       if (x.n_columns == 0) x.n_columns = -1;
       st = pl_engine_set_export(e, o->id, &x, err);
       pl_free(cols);
+      pl_free(xdir);
       break;
     }
     }
@@ -1210,8 +1453,14 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
   void *cstate = NULL;
   pl_engine *e = pl_engine_new(p->base, p->name, &eo, err);
   if (!e) st = err ? err->code : PL_EINVAL;
-  if (!st) st = plan(p, e, k, &cstate, err);
+  if (!st) st = plan(p, e, k, run_id, ro->memory_limit, &cstate, err);
   if (!st) st = pl_engine_run(e, &rep->engine, err);
+  op *last = &p->ops[p->n - 1];
+  if (!st && (last->kind == K_WRITE_CSV || last->kind == K_WRITE_JSONL)) {
+    char *xdir = comp_dir(p, run_id, last, "_export");
+    st = convert_export(last, xdir, ro->memory_limit, err);
+    pl_free(xdir);
+  }
   pl_engine_free(e);
   pl__cached_state_free(cstate);
   for (int i = k; !st && i < p->n; i++) {
