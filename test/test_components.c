@@ -337,6 +337,104 @@ static void test_plugin_out_of_tree(void **state) {
   free(o);
 }
 
+/* CSV and JSON Lines in and out: quoting, embedded newlines, UTF-8, bad rows by line number. */
+static void test_csv_jsonl(void **state) {
+  char csv[1024], yp[1024], y[4096], outj[1024];
+  snprintf(csv, sizeof csv, "%s/t.csv", g_dir);
+  FILE *f = fopen(csv, "w");
+  fputs("name,width,note\n\"Zo\xc3\xab, the \"\"cat\"\"\",300,\"line1\nline2\"\nBob,abc,x\n\xc3\x85sa,512,\nEve,100,y\n", f);
+  fclose(f);
+  snprintf(outj, sizeof outj, "%s/t-out.jsonl", g_dir);
+  snprintf(yp, sizeof yp, "%s/csv.yaml", g_dir);
+  const char *modes[2] = {"skip", "fail"};
+  for (int m = 0; m < 2; m++) {
+    snprintf(y, sizeof y,
+             "name: csvp\nbase_path: %s/cbase\noperations:\n  - component: load_from_csv\n"
+             "    arguments: {path: %s, on_error: %s}\n    produces: {name: string, width: int32, note: string}\n"
+             "  - component: filter\n    arguments: {where: \"width >= 256\"}\n"
+             "  - component: write_to_jsonl\n    arguments: {path: %s}\n",
+             g_dir, csv, modes[m], outj);
+    f = fopen(yp, "w");
+    fputs(y, f);
+    fclose(f);
+    char *o = NULL;
+    int rc = tu_run(&o, "%s run '%s' --quiet --workers 2 2>&1", tu_praline_bin(), yp);
+    if (m == 0) {
+      assert_int_equal(rc, 0);
+      assert_non_null(strstr(o, "line 4: column 'width': 'abc' is not an int32")); /* reported, skipped */
+      free(o);
+      char *j = NULL;
+      tu_run(&j, "cat '%s'", outj);
+      assert_string_equal(j, "{\"id\":0,\"name\":\"Zo\xc3\xab, the \\\"cat\\\"\",\"width\":300,\"note\":\"line1\\nline2\"}\n"
+                             "{\"id\":1,\"name\":\"\xc3\x85sa\",\"width\":512,\"note\":null}\n");
+      free(j);
+    } else {
+      assert_int_equal(rc, 1);
+      assert_non_null(strstr(o, "line 4: column 'width': 'abc' is not an int32"));
+      free(o);
+    }
+  }
+  /* JSON Lines back in, schema inferred, out as CSV */
+  char outc[1024];
+  snprintf(outc, sizeof outc, "%s/t-out.csv", g_dir);
+  snprintf(y, sizeof y,
+           "name: jsonp\nbase_path: %s/cbase\noperations:\n  - component: load_from_jsonl\n"
+           "    arguments: {path: %s}\n  - component: derive\n    arguments: {fields: {n: \"length(note)\"}}\n"
+           "  - component: write_to_csv\n    arguments: {path: %s}\n",
+           g_dir, outj, outc);
+  f = fopen(yp, "w");
+  fputs(y, f);
+  fclose(f);
+  assert_int_equal(tu_run(NULL, "%s run '%s' --quiet --workers 2", tu_praline_bin(), yp), 0);
+  char *c = NULL;
+  tu_run(&c, "cat '%s'", outc);
+  assert_string_equal(c, "id,name,width,note,n\n0,\"Zo\xc3\xab, the \"\"cat\"\"\",300,\"line1\nline2\",11\n1,\xc3\x85sa,512,,\n");
+  free(c);
+}
+
+/* A CSV file larger than --memory-limit streams through within the budget. */
+static void test_csv_bigger_than_memory(void **state) {
+  char csv[1024], yp[1024], y[4096], rep[1024];
+  snprintf(csv, sizeof csv, "%s/big.csv", g_dir);
+  FILE *f = fopen(csv, "w");
+  fputs("name,width,note\n", f);
+  long long keep = 0;
+  for (int i = 0; i < 500000; i++) {
+    int w = (int)((i * 7919u) % 1000u);
+    keep += w >= 256;
+    fprintf(f, "\"cap %d, \"\"q\"\" \xc3\xbc\",%d,\"%.*s\"\n", i, w, (i * 31) % 60, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+  }
+  long size = ftell(f);
+  fclose(f);
+  assert_true(size > 24000000);
+  snprintf(yp, sizeof yp, "%s/big.yaml", g_dir);
+  snprintf(rep, sizeof rep, "%s/big.json", g_dir);
+  snprintf(y, sizeof y,
+           "name: big\nbase_path: %s/bbase\noperations:\n  - component: load_from_csv\n"
+           "    arguments: {path: %s, partition_size: 4MB}\n  - component: filter\n    arguments: {where: \"width >= 256\"}\n"
+           "  - component: write_to_csv\n    arguments: {path: %s/big-out.csv}\n",
+           g_dir, csv, g_dir);
+  f = fopen(yp, "w");
+  fputs(y, f);
+  fclose(f);
+  char *o = NULL;
+  int rc = tu_run(&o, "%s run '%s' --quiet --workers 2 --memory-limit 24MB --report '%s' 2>&1", tu_praline_bin(), yp, rep);
+  if (rc) fprintf(stderr, "%s\n", o);
+  assert_int_equal(rc, 0);
+  free(o);
+  tu_run(&o, "cat '%s'", rep);
+  const char *pm = strstr(o, "\"peak_memory\":");
+  assert_non_null(pm);
+  assert_true(atoll(pm + 14) <= 24000000);
+  char want[128];
+  snprintf(want, sizeof want, "\"name\":\"filter\",\"rows_in\":500000,\"rows_out\":%lld", keep);
+  assert_non_null(strstr(o, want));
+  free(o);
+  tu_run(&o, "wc -l < '%s/big-out.csv'", g_dir);
+  assert_int_equal(atoll(o), keep + 1);
+  free(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_select_drop_rename_derive),
@@ -344,6 +442,8 @@ int main(void) {
       cmocka_unit_test(test_load_mapping_and_limit),
       cmocka_unit_test(test_add_fn),
       cmocka_unit_test(test_plugin_out_of_tree),
+      cmocka_unit_test(test_csv_jsonl),
+      cmocka_unit_test(test_csv_bigger_than_memory),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -702,16 +702,21 @@ static pl_status stage_text(const pl_pipeline *p, op *o, const char *dir, uint64
                             char ***out, pl_error *err) {
   uint64_t psize = 64u << 20;
   pl_parse_size(arg_str(o, "partition_size"), &psize, NULL);
-  size_t lim = memory ? (size_t)(memory / 4) : (size_t)256 << 20;
-  if (psize > lim / 2) psize = lim / 2;
+  /* staging runs before the engine starts: it may use most of the limit (less a headroom) */
+  size_t lim = memory ? (size_t)(memory / 4 * 3) : (size_t)512 << 20;
+  if (psize > lim / 6) psize = lim / 6;
   pl_budget *b = pl_budget_new(lim);
   pl_status st = mkdirs_(dir, err);
   pl_parquet_write_options wo;
   pl_parquet_write_options_default(&wo);
+  wo.row_group_bytes = psize;
+  if (wo.page_bytes > psize / 16) wo.page_bytes = psize / 16 > 4096 ? psize / 16 : 4096;
+  if (wo.dictionary_limit > wo.page_bytes) wo.dictionary_limit = wo.page_bytes;
   int64_t bad = 0;
   for (int i = 0; !st && i < o->n_files; i++) {
     pl_formats_options fo = text_options(o, b);
     fo.batch_bytes = psize / 4 > 1024 ? psize / 4 : 1024;
+    fo.chunk_bytes = psize / 8 < ((size_t)1 << 20) ? (psize / 8 > 4096 ? psize / 8 : 4096) : (size_t)1 << 20;
     pl_formats_reader *r = NULL;
     if ((st = pl_formats_reader_open(o->files[i], &fo, &r, err))) break;
     pl_parquet_writer *w = NULL;
