@@ -435,6 +435,52 @@ static void test_csv_bigger_than_memory(void **state) {
   free(o);
 }
 
+/* repartition: a new engine stage over equal row ranges; the data and its order do not change,
+ * the partition files do (every field is rewritten under the repartition component). */
+static void test_repartition(void **state) {
+  char outs[2][1024];
+  int files[2];
+  for (int k = 0; k < 2; k++) {
+    pl_pipeline *p = new_pipeline(k ? "repart" : "norepart");
+    add(p, "filter", "{\"where\": \"width >= 256\"}");
+    if (k) add(p, "repartition", "{\"partition_size\": \"64KB\"}");
+    add(p, "derive", "{\"fields\": {\"w2\": \"width * 2\"}}");
+    snprintf(outs[k], sizeof outs[k], "%s/repart-out%d", g_dir, k);
+    char args[1200];
+    snprintf(args, sizeof args, "{\"path\": \"%s\"}", outs[k]);
+    add(p, "write_to_parquet", args);
+    pl_pipeline_report rep;
+    run_ok(p, &rep, true);
+    char *o = NULL;
+    tu_run(&o, "ls '%s' | wc -l", outs[k]);
+    files[k] = atoi(o);
+    free(o);
+    if (k) {
+      assert_string_equal(rep.ops[2].name, "repartition");
+      assert_int_equal(rep.ops[2].rows_in, rep.ops[1].rows_out);
+      assert_int_equal(rep.ops[2].rows_out, rep.ops[1].rows_out);
+      tu_run(&o, "cat '%s'/base/repart/%s/derive/manifest.json", g_dir, rep.run_id);
+      char pat[512];
+      snprintf(pat, sizeof pat, "repart/%s/repartition/caption\"", rep.run_id);
+      assert_non_null(strstr(o, pat));
+      snprintf(pat, sizeof pat, "repart/%s/derive/w2\"", rep.run_id);
+      assert_non_null(strstr(o, pat));
+      free(o);
+    }
+    pl_pipeline_free(p);
+  }
+  /* the input is one row group: one partition, cut into several by the repartition */
+  assert_int_equal(files[0], 1);
+  assert_true(files[1] >= 4);
+  char *a = NULL, *b = NULL;
+  assert_int_equal(tu_run(&a, "%s cat '%s' --format csv", tu_praline_bin(), outs[0]), 0);
+  assert_int_equal(tu_run(&b, "%s cat '%s' --format csv", tu_praline_bin(), outs[1]), 0);
+  assert_true(strlen(a) > 10000);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_select_drop_rename_derive),
@@ -443,6 +489,7 @@ int main(void) {
       cmocka_unit_test(test_add_fn),
       cmocka_unit_test(test_plugin_out_of_tree),
       cmocka_unit_test(test_csv_jsonl),
+      cmocka_unit_test(test_repartition),
       cmocka_unit_test(test_csv_bigger_than_memory),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

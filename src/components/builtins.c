@@ -137,6 +137,10 @@ typedef struct cached {
   pl_schema schema; /* id first */
   char **locs;
   int64_t n_parts;
+  /* repartition: new partitions are equal row ranges over the old ones, in order */
+  int64_t *old_rows, *old_start; /* rows of each old partition, and its first global row */
+  uint64_t total_bytes;
+  int64_t total_rows, n_new;
 } cached;
 
 static char *part_path(const char *dir, int64_t p) {
@@ -243,6 +247,8 @@ static pl_status cached_fill(void *state, int64_t p, int64_t row_start, int64_t 
 void pl__cached_state_free(void *state) {
   cached *c = state;
   if (!c) return;
+  pl_free(c->old_rows);
+  pl_free(c->old_start);
   for (int32_t i = 1; i < c->schema.n_fields; i++) pl_free(c->locs[i]);
   pl_free(c->locs);
   pl_schema_release(&c->schema);
@@ -268,6 +274,74 @@ pl_source *pl__cached_source_new(const char *index_dir, const pl_schema *schema,
   }
   pl_generator g = {.schema = &c->schema, .n_partitions = c->n_parts, .size = cached_size,
                     .fill = cached_fill, .state = c};
+  pl_source *s = pl_source_generator_new(&g, err);
+  if (!s) {
+    pl__cached_state_free(c);
+    return NULL;
+  }
+  *state = c;
+  return s;
+}
+
+/* ------------------------------------------------------------------ repartition */
+static pl_status repart_range(const cached *c, int64_t q, int64_t *g0, int64_t *g1) {
+  *g0 = c->total_rows * q / c->n_new;
+  *g1 = c->total_rows * (q + 1) / c->n_new;
+  return PL_OK;
+}
+
+static pl_status repart_size(void *state, int64_t q, int64_t *rows, uint64_t *bytes, pl_error *err) {
+  cached *c = state;
+  int64_t g0, g1;
+  repart_range(c, q, &g0, &g1);
+  *rows = g1 - g0;
+  *bytes = c->total_rows ? (uint64_t)((double)c->total_bytes * (double)(g1 - g0) / (double)c->total_rows) + 4096 : 4096;
+  return PL_OK;
+}
+
+/* Rows [row_start, row_start + n) of new partition q, read from the old partitions they span. */
+static pl_status repart_fill(void *state, int64_t q, int64_t row_start, int64_t n_rows, pl_batch *out,
+                             pl_error *err) {
+  cached *c = state;
+  int64_t g0, g1;
+  repart_range(c, q, &g0, &g1);
+  int64_t a = g0 + row_start, b = a + n_rows;
+  if (b > g1) b = g1;
+  pl_status st = PL_OK;
+  for (int64_t p = 0; !st && p < c->n_parts && a < b; p++) {
+    int64_t s0 = c->old_start[p], s1 = s0 + c->old_rows[p];
+    if (s1 <= a || s0 >= b) continue;
+    int64_t from = a > s0 ? a : s0, to = b < s1 ? b : s1;
+    st = cached_fill(c, p, from - s0, to - from, out, err);
+  }
+  return st;
+}
+
+pl_source *pl__repart_source_new(const char *index_dir, const pl_schema *schema, const char *const *locs,
+                                 uint64_t target_bytes, void **state, pl_error *err) {
+  void *st0 = NULL;
+  pl_source *tmp = pl__cached_source_new(index_dir, schema, locs, &st0, err);
+  if (!tmp) return NULL;
+  pl_source_free(tmp);
+  cached *c = st0;
+  c->old_rows = pl_calloc((size_t)(c->n_parts ? c->n_parts : 1), sizeof(int64_t));
+  c->old_start = pl_calloc((size_t)(c->n_parts ? c->n_parts : 1), sizeof(int64_t));
+  for (int64_t p = 0; p < c->n_parts; p++) {
+    uint64_t by;
+    if (cached_size(c, p, &c->old_rows[p], &by, err)) {
+      pl__cached_state_free(c);
+      return NULL;
+    }
+    c->old_start[p] = c->total_rows;
+    c->total_rows += c->old_rows[p];
+    c->total_bytes += by;
+  }
+  if (!target_bytes) target_bytes = 128u << 20;
+  c->n_new = (int64_t)((c->total_bytes + target_bytes - 1) / target_bytes);
+  if (c->n_new < 1) c->n_new = 1;
+  if (c->n_new > c->total_rows && c->total_rows > 0) c->n_new = c->total_rows;
+  pl_generator g = {.schema = &c->schema, .n_partitions = c->n_new, .size = repart_size,
+                    .fill = repart_fill, .state = c};
   pl_source *s = pl_source_generator_new(&g, err);
   if (!s) {
     pl__cached_state_free(c);

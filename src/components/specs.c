@@ -17,6 +17,7 @@ PL_EMBED(pl__spec_drop, "components/drop.yaml")
 PL_EMBED(pl__spec_rename, "components/rename.yaml")
 PL_EMBED(pl__spec_dedup, "components/dedup.yaml")
 PL_EMBED(pl__spec_sample, "components/sample.yaml")
+PL_EMBED(pl__spec_repartition, "components/repartition.yaml")
 PL_EMBED(pl__spec_write_to_parquet, "components/write_to_parquet.yaml")
 PL_EMBED(pl__spec_load_from_csv, "components/load_from_csv.yaml")
 PL_EMBED(pl__spec_load_from_jsonl, "components/load_from_jsonl.yaml")
@@ -37,6 +38,7 @@ static const struct {
     {"rename", pl__spec_rename},
     {"dedup", pl__spec_dedup},
     {"sample", pl__spec_sample},
+    {"repartition", pl__spec_repartition},
     {"write_to_parquet", pl__spec_write_to_parquet},
     {"write_to_csv", pl__spec_write_to_csv},
     {"write_to_jsonl", pl__spec_write_to_jsonl},

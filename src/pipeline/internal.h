@@ -90,5 +90,8 @@ pl_status pl__fn_plugin(const pl_batch *in, pl_batch *out, void *state, pl_error
 pl_source *pl__cached_source_new(const char *index_dir, const pl_schema *schema,
                                  const char *const *locs, void **state, pl_error *err);
 void pl__cached_state_free(void *state);
+/* The same output cut into new partitions of about target_bytes (equal row ranges). */
+pl_source *pl__repart_source_new(const char *index_dir, const pl_schema *schema, const char *const *locs,
+                                 uint64_t target_bytes, void **state, pl_error *err);
 
 #endif

@@ -20,7 +20,7 @@
 #include <time.h>
 
 enum { K_LOAD = 1, K_FILTER, K_DERIVE, K_SELECT, K_DROP, K_RENAME, K_DEDUP, K_SAMPLE, K_WRITE, K_PLUGIN, K_FN,
-       K_LOAD_CSV, K_LOAD_JSONL, K_WRITE_CSV, K_WRITE_JSONL };
+       K_LOAD_CSV, K_LOAD_JSONL, K_WRITE_CSV, K_WRITE_JSONL, K_REPART };
 static bool is_load(int k) { return k == K_LOAD || k == K_LOAD_CSV || k == K_LOAD_JSONL; }
 static bool is_write(int k) { return k == K_WRITE || k == K_WRITE_CSV || k == K_WRITE_JSONL; }
 static const struct {
@@ -29,7 +29,8 @@ static const struct {
 } kinds[] = {{"load_from_parquet", K_LOAD}, {"filter", K_FILTER}, {"derive", K_DERIVE},
              {"select", K_SELECT}, {"drop", K_DROP}, {"rename", K_RENAME}, {"dedup", K_DEDUP},
              {"sample", K_SAMPLE}, {"write_to_parquet", K_WRITE}, {"load_from_csv", K_LOAD_CSV},
-             {"load_from_jsonl", K_LOAD_JSONL}, {"write_to_csv", K_WRITE_CSV}, {"write_to_jsonl", K_WRITE_JSONL}};
+             {"load_from_jsonl", K_LOAD_JSONL}, {"write_to_csv", K_WRITE_CSV}, {"write_to_jsonl", K_WRITE_JSONL},
+             {"repartition", K_REPART}};
 
 typedef struct op {
   char *id, *component;
@@ -999,6 +1000,13 @@ static pl_status validate_op(pl_pipeline *p, int i, pl_schema *cur, int **owner,
     (*owner)[0] = i;
     return PL_OK;
   }
+  case K_REPART: {
+    uint64_t sz = 0;
+    pl_parse_size(arg_str(o, "partition_size"), &sz, NULL);
+    if (sz < 4096) return at(p, arg(o, "partition_size"), err, "component '%s': partition_size must be >= 4KB", o->id);
+    for (int32_t k = 0; k < cur->n_fields; k++) (*owner)[k] = i; /* every file moves */
+    return PL_OK;
+  }
   case K_SAMPLE: {
     o->sample.fraction = strtod(arg_str(o, "fraction"), NULL);
     o->sample.seed = (uint64_t)strtoll(arg_str(o, "seed"), NULL, 10);
@@ -1267,10 +1275,13 @@ static char *comp_dir(const pl_pipeline *p, const char *run_id, const op *o, con
   return printf_alloc("%s/%s/%s/%s/%s", p->base, p->name, run_id, o->id, sub);
 }
 
-static pl_status plan(pl_pipeline *p, pl_engine *e, int k, const char *run_id, uint64_t memory, void **cstate,
-                      pl_error *err) {
+/* One engine run: operations [k, end). The source is the load (k = 0), a repartition of the
+ * previous component's output (ops[k] is a repartition), or that output as it is. */
+static pl_status plan(pl_pipeline *p, pl_engine *e, int k, int end, const char *run_id, uint64_t memory,
+                      void **cstate, pl_error *err) {
   pl_status st = PL_OK;
   pl_source *src;
+  bool repart = k > 0 && p->ops[k].kind == K_REPART;
   if (k == 0 && (p->ops[0].kind == K_LOAD_CSV || p->ops[0].kind == K_LOAD_JSONL)) {
     op *o = &p->ops[0];
     char *dir = comp_dir(p, run_id, o, "_staging");
@@ -1313,15 +1324,20 @@ static pl_status plan(pl_pipeline *p, pl_engine *e, int k, const char *run_id, u
     char *l = location(p, prev->owner[0], "index");
     char *ix = printf_alloc("%s/%s", p->base, l);
     pl_free(l);
-    src = pl__cached_source_new(ix, &prev->schema, locs, cstate, err);
+    uint64_t psize = 0;
+    if (repart) pl_parse_size(arg_str(&p->ops[k], "partition_size"), &psize, NULL);
+    src = repart ? pl__repart_source_new(ix, &prev->schema, locs, psize, cstate, err)
+                 : pl__cached_source_new(ix, &prev->schema, locs, cstate, err);
     pl_free(ix);
     for (int32_t i = 1; i < prev->schema.n_fields; i++) pl_free(own[i]);
     pl_free(own);
     pl_free(locs);
     if (!src) return err ? err->code : PL_EIO;
-    if ((st = pl_engine_set_source(e, "cache-input", src, false, err))) return st;
+    if (repart) st = pl_engine_set_source(e, p->ops[k].id, src, true, err);
+    else st = pl_engine_set_source(e, "cache-input", src, false, err);
+    if (st) return st;
   }
-  for (int i = k == 0 ? 1 : k; i < p->n && !st; i++) {
+  for (int i = k == 0 || repart ? k + 1 : k; i < end && !st; i++) {
     op *o = &p->ops[i];
     const char *const *cons = (const char *const *)o->consumes;
     switch (o->kind) {
@@ -1455,22 +1471,42 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
   eo.progress = ro->progress;
   const char *delay = getenv("PRALINE_TEST_WRITER_DELAY_MS"); /* tests: a run slow enough to kill */
   if (delay) eo.test_writer_delay_ms = (unsigned)atoi(delay);
-  void *cstate = NULL;
-  pl_engine *e = pl_engine_new(p->base, p->name, &eo, err);
-  if (!e) st = err ? err->code : PL_EINVAL;
-  if (!st) st = plan(p, e, k, run_id, ro->memory_limit, &cstate, err);
-  if (!st) st = pl_engine_run(e, &rep->engine, err);
+  /* a repartition ends an engine run: the next one reads its output */
+  pl_engine_report *reps = pl_calloc(PL_PIPELINE_MAX_OPS, sizeof *reps);
+  int n_reps = 0;
+  for (int seg = k; !st && seg < p->n;) {
+    int end = seg + 1;
+    while (end < p->n && p->ops[end].kind != K_REPART) end++;
+    void *cstate = NULL;
+    pl_engine *e = pl_engine_new(p->base, p->name, &eo, err);
+    if (!e) st = err ? err->code : PL_EINVAL;
+    if (!st) st = plan(p, e, seg, end, run_id, ro->memory_limit, &cstate, err);
+    if (!st) st = pl_engine_run(e, &reps[n_reps++], err);
+    pl_engine_free(e);
+    pl__cached_state_free(cstate);
+    seg = end;
+  }
+  if (n_reps) {
+    rep->engine = reps[n_reps - 1];
+    for (int r = 0; r + 1 < n_reps; r++) {
+      rep->engine.seconds += reps[r].seconds;
+      rep->engine.partitions += reps[r].partitions;
+      rep->engine.partitions_skipped += reps[r].partitions_skipped;
+      rep->engine.bytes_written += reps[r].bytes_written;
+      rep->engine.spilled_bytes += reps[r].spilled_bytes;
+      if (reps[r].peak_memory > rep->engine.peak_memory) rep->engine.peak_memory = reps[r].peak_memory;
+    }
+  }
   op *last = &p->ops[p->n - 1];
   if (!st && (last->kind == K_WRITE_CSV || last->kind == K_WRITE_JSONL)) {
     char *xdir = comp_dir(p, run_id, last, "_export");
     st = convert_export(last, xdir, ro->memory_limit, err);
     pl_free(xdir);
   }
-  pl_engine_free(e);
-  pl__cached_state_free(cstate);
   for (int i = k; !st && i < p->n; i++) {
     op *o = &p->ops[i];
-    const pl_component_report *c = engine_comp(&rep->engine, o->id);
+    const pl_component_report *c = NULL;
+    for (int r = 0; !c && r < n_reps; r++) c = engine_comp(&reps[r], o->id);
     o->rows_in = c ? c->rows_in : 0;
     o->rows_out = c ? c->rows_out : 0;
     json_t *m = manifest(p, i);
@@ -1492,6 +1528,7 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
     pl_free(cdir);
     pl_free(cp);
   }
+  pl_free(reps);
   fill_report(p, rep, run_id, t0);
   pl_free(run_id);
   if (!st && ro->report_path) {
