@@ -61,6 +61,7 @@ typedef struct op {
   pl_schema produces;
   pl_pipeline_fn fn;
   void *fn_state;
+  char *lib; /* a plugin's .so path */
 } op;
 
 struct pl_pipeline {
@@ -116,6 +117,7 @@ static void op_release(op *o) {
   pl_schema_release(&o->produces);
   if (o->plugin.vt && o->plugin.vt->free && o->plugin.st) o->plugin.vt->free(o->plugin.st);
   if (o->dl) dlclose(o->dl);
+  pl_free(o->lib);
 }
 
 static void reset_validation(pl_pipeline *p) {
@@ -449,6 +451,8 @@ static pl_status resolve(pl_pipeline *p, op *o, pl_error *err) {
     if (o->spec->library[0] == '/' || !sl) snprintf(lib, sizeof lib, "%s", o->spec->library);
     else snprintf(lib, sizeof lib, "%.*s/%s", (int)(sl - path), path, o->spec->library);
   }
+  pl_free(o->lib);
+  o->lib = pl_strdup(lib);
   o->dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
   if (!o->dl) return at(p, cn, err, "plugin '%s': %s", lib, dlerror());
   pl_component_entry_v1 entry;
@@ -1082,6 +1086,14 @@ static uint64_t op_key(const pl_pipeline *p, const op *o, uint64_t prev) {
     pl_free(s);
   }
   if (o->kind == K_FN) pl_hasher_update(h, &o->fn, sizeof o->fn);
+  /* a plugin's code is part of its spec: its size and modification time */
+  if (o->lib) {
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    stat(o->lib, &sb);
+    int64_t v[3] = {(int64_t)sb.st_size, (int64_t)sb.st_mtim.tv_sec, (int64_t)sb.st_mtim.tv_nsec};
+    pl_hasher_update(h, v, sizeof v);
+  }
   /* a load's input is its files: names, sizes and modification times */
   for (int i = 0; i < o->n_files; i++) {
     struct stat sb;
