@@ -1498,6 +1498,13 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
     pl__cached_state_free(cstate);
     seg = end;
   }
+  for (int i = k; !st && i < p->n; i++) { /* plugins: after their last batch */
+    op *o = &p->ops[i];
+    if (o->kind != K_PLUGIN || !o->plugin.vt->finish) continue;
+    char msg[512] = "";
+    if (o->plugin.vt->finish(o->plugin.st, msg, sizeof msg))
+      st = pl_error_set(err, PL_EINVAL, "component '%s': finish: %s", o->id, msg);
+  }
   if (n_reps) {
     rep->engine = reps[n_reps - 1];
     for (int r = 0; r + 1 < n_reps; r++) {
