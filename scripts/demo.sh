@@ -2,7 +2,8 @@
 # demo.sh — a short, real run of praline (called by `make demo` after the release build).
 # Generates 1M LAION-like rows as 4 Parquet files under build/demo/, inspects one file, prints
 # its canonical checksum (and, when node is installed, checks it with the three outside readers
-# of ../shared/tools/pqcheck), then decodes everything under a memory limit. Every step is
+# of ../shared/tools/pqcheck), decodes everything under a memory limit, then runs
+# examples/laion/pipeline.yaml over the rows and prints the run report. Every step is
 # timed. Idempotent: the data is deterministic and regenerated in place.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,5 +52,20 @@ timed "$bin" cat "$out" --format null --memory-limit 256MB --stats
 step "a few rows"
 "$bin" cat "$file" --columns id,caption,width,height,language --limit 5
 
+step "run examples/laion/pipeline.yaml (load, filter, derive, dedup, export) on the $rows rows"
+base=${PRALINE_DEMO_BASE:-build/demo/base}
+export_dir=${PRALINE_DEMO_OUT:-build/demo/laion-clean}
+rm -rf "$base" "$export_dir"
+timed env PRALINE_BASE="$base" PRALINE_LAION="$out" PRALINE_OUT="$export_dir" \
+  "$bin" run examples/laion/pipeline.yaml --workers 2 --memory-limit 1GB --report build/demo/report.json
+echo "report: build/demo/report.json"
+
+step "the same pipeline again: every component is cached, nothing to do"
+timed env PRALINE_BASE="$base" PRALINE_LAION="$out" PRALINE_OUT="$export_dir" \
+  "$bin" run examples/laion/pipeline.yaml --workers 2 --memory-limit 1GB --quiet
+
+step "where caption_len comes from (manifest of the derive component)"
+grep -A2 '"caption_len"' "$base"/laion/laion-*/derive/manifest.json
+
 echo
-echo "demo: done (data in $out)"
+echo "demo: done (data in $out, pipeline runs in $base, export in $export_dir)"

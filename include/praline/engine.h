@@ -90,6 +90,8 @@ typedef struct pl_export_options {
   const char *dir;            /* where part-NNNNN.parquet go (created) */
   uint64_t max_file_bytes;    /* 0 = one file per partition; else continue in part-NNNNN.K */
   pl_parquet_write_options write; /* codec etc. */
+  int n_columns;              /* > 0: export id and only these columns, in this order */
+  const char *const *columns; /* copied by pl_engine_set_export */
 } pl_export_options;
 
 typedef struct pl_engine_options {

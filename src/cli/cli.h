@@ -20,6 +20,9 @@ typedef struct cli_command {
 int cli_generate(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_cat(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_validate(int argc, char **argv);
+int cli_components(int argc, char **argv);
 
 /* Prints "praline: <cmd>: <message>" on stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

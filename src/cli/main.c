@@ -8,6 +8,9 @@ static const cli_command commands[] = {
     {"generate", "write synthetic datasets (laion-like metadata, big-value seed data)", cli_generate},
     {"inspect", "show a Parquet file's footer, or its canonical checksums", cli_inspect},
     {"cat", "print rows of Parquet files as a table, CSV or JSON Lines", cli_cat},
+    {"run", "run a pipeline (YAML) on the engine, reusing cached components", cli_run},
+    {"validate", "check a pipeline (YAML) before any data is read", cli_validate},
+    {"components", "list the built-in components, or show one's spec", cli_components},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

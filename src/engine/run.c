@@ -38,6 +38,7 @@ typedef struct comp {
   char **keys;
   pl_export_options exp;
   char *exp_dir;
+  char **exp_cols; /* exp.n_columns names (copied) */
   pl__journal journal;
   _Atomic int64_t rows_in, rows_out;
   _Atomic uint64_t bytes;
@@ -131,6 +132,8 @@ static void comp_release(comp *c) {
   pl_free(c->keys);
   pl_schema_release(&c->produces);
   pl_free(c->exp_dir);
+  for (int i = 0; c->exp_cols && i < c->exp.n_columns; i++) pl_free(c->exp_cols[i]);
+  pl_free(c->exp_cols);
   if (c->journal.path) pl__journal_close(&c->journal);
 }
 
@@ -234,6 +237,14 @@ pl_status pl_engine_set_export(pl_engine *e, const char *component, const pl_exp
   c->exp = *o;
   c->exp_dir = pl_strdup(o->dir);
   c->exp.dir = c->exp_dir;
+  if (o->n_columns > 0) {
+    c->exp_cols = pl_calloc((size_t)o->n_columns, sizeof(char *));
+    for (int i = 0; i < o->n_columns; i++) c->exp_cols[i] = pl_strdup(o->columns[i]);
+    c->exp.columns = (const char *const *)c->exp_cols;
+  } else {
+    c->exp.n_columns = 0;
+    c->exp.columns = NULL;
+  }
   return PL_OK;
 }
 
@@ -508,6 +519,28 @@ static pl_status run_dedup(task *t, int ci, pl_batch **cur, pl_error *err) {
   return PL_OK;
 }
 
+/* The export's unit: every column, or id and the chosen columns (in their order). */
+static pl_status add_export_unit(task *t, int ci, const pl_batch *cur, pl_error *err) {
+  comp *c = &t->e->comps[ci];
+  if (c->exp.n_columns <= 0) {
+    add_unit(t, ci, view_copy(cur, 0));
+    return PL_OK;
+  }
+  pl_batch *u = pl__view_new();
+  pl__view_add(u, &cur->schema.fields[0], cur->columns[0]);
+  for (int i = 0; i < c->exp.n_columns; i++) {
+    int32_t k = pl_schema_find(&cur->schema, c->exp.columns[i]);
+    if (k < 0) {
+      pl__view_free(u);
+      return pl_error_set(err, PL_EINVAL, "export '%s': no column '%s'", c->name, c->exp.columns[i]);
+    }
+    pl__view_add(u, &cur->schema.fields[k], cur->columns[k]);
+  }
+  u->length = cur->length;
+  add_unit(t, ci, u);
+  return PL_OK;
+}
+
 /* The fused chain over one batch of the source (taken). */
 static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
   task *t = ctx;
@@ -532,7 +565,7 @@ static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
     case C_EXPORT:
       t->rows_in[ci] += cur->length;
       t->rows_out[ci] += cur->length;
-      if (t->emit[ci]) add_unit(t, ci, view_copy(cur, 0));
+      if (t->emit[ci]) st = add_export_unit(t, ci, cur, err);
       break;
     }
   }
