@@ -85,7 +85,7 @@ install: all
 	install -m 755 $(B)/libpraline.so $(DESTDIR)$(PREFIX)/lib/libpraline.so.0
 	ln -sf libpraline.so.0 $(DESTDIR)$(PREFIX)/lib/libpraline.so
 	install -m 644 include/praline/*.h $(DESTDIR)$(PREFIX)/include/praline/
-	install -m 644 $(B)/praline.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' praline.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/praline.pc
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
