@@ -289,6 +289,15 @@ static void test_generate_row_groups(void **state) {
   assert_non_null(strstr(out, "SNAPPY"));
   assert_null(strstr(out, "row group 5:"));
   free(out);
+  /* --format null splits a file's row groups across threads: each read exactly once */
+  for (int th = 1; th <= 3; th += 2) {
+    assert_int_equal(cli(&out, true, "cat %s/rg/part-00000.parquet --format null --threads %d --stats", g_dir, th), 0);
+    if (!strstr(out, "5000 rows from 1 file")) fail_msg("--threads %d: %s", th, out);
+    free(out);
+    assert_int_equal(cli(&out, true, "cat %s/rg %s/a --columns width --format null --threads %d --stats", g_dir, g_dir, th), 0);
+    if (!strstr(out, "25000 rows from 4 files")) fail_msg("--threads %d: %s", th, out);
+    free(out);
+  }
 }
 
 /* ------------------------------------------------------------------ inspect */

@@ -191,6 +191,8 @@ typedef struct cat_state {
   cat_format fmt;
   int64_t limit, printed;
   size_t max_width;
+  size_t batch_bytes; /* reader batch size cap (0 = the reader's default) */
+  int row_group;      /* >= 0: read only this row group (parallel --format null) */
   char **header; /* names of the last header printed */
   int n_header;
   pl_buf line, cell;
@@ -353,6 +355,12 @@ static pl_status cat_file(const char *path, cat_state *st, pl_budget *budget, ch
   memset(&so, 0, sizeof so);
   so.n_columns = ncols;
   so.columns = ncols ? (const char *const *)cols : NULL;
+  so.batch_bytes = st->batch_bytes;
+  int rg = st->row_group;
+  if (rg >= 0) {
+    so.n_row_groups = 1;
+    so.row_groups = &rg;
+  }
   if (st->limit >= 0 && st->limit - st->printed < 65536) so.batch_rows = st->limit - st->printed + 1;
   pl_parquet_reader *r = pl_parquet_reader_new(pf, &so, budget, err);
   pl_status s = r ? PL_OK : (err->code ? err->code : PL_EINTERNAL);
@@ -373,10 +381,13 @@ static pl_status cat_file(const char *path, cat_state *st, pl_budget *budget, ch
   return s;
 }
 
-/* --format null without --limit: files are independent, so decode them in parallel (one
- * file per task, all charged to the one budget). */
+/* --format null without --limit: row groups are independent, so decode them in parallel (one
+ * row group per task, so that even a single file keeps every thread busy), all charged to the
+ * one budget. */
 typedef struct null_task {
   const char *path;
+  int row_group; /* -1: the whole file (its footer could not be read up front) */
+  size_t batch_bytes;
   pl_budget *budget;
   char **cols;
   int ncols;
@@ -387,21 +398,39 @@ typedef struct null_task {
 
 static void null_file(void *arg) {
   null_task *t = arg;
-  cat_state st = {.fmt = FMT_NULL, .limit = -1};
+  cat_state st = {.fmt = FMT_NULL, .limit = -1, .batch_bytes = t->batch_bytes, .row_group = t->row_group};
   t->st = cat_file(t->path, &st, t->budget, t->cols, t->ncols, &t->rows, &t->err);
 }
 
-static pl_status cat_null_parallel(const cli_paths *files, int threads, pl_budget *budget, char **cols,
-                                   int ncols, int64_t *rows, pl_error *err) {
-  null_task *tasks = pl_calloc((size_t)files->n, sizeof *tasks);
-  pl_pool *pool = pl_pool_new(threads < files->n ? threads : files->n);
+static pl_status cat_null_parallel(const cli_paths *files, int threads, size_t batch_bytes, pl_budget *budget,
+                                   char **cols, int ncols, int64_t *rows, pl_error *err) {
+  int n = 0, cap = files->n + 1;
+  null_task *tasks = pl_calloc((size_t)cap, sizeof *tasks);
   for (int i = 0; i < files->n; i++) {
-    tasks[i] = (null_task){.path = files->v[i], .budget = budget, .cols = cols, .ncols = ncols};
-    pl_pool_submit(pool, null_file, &tasks[i]);
+    /* the footer says how many row groups; a file that fails to open becomes one task that
+     * reports the error in order */
+    pl_error e = {0};
+    pl_parquet_file *pf = pl_parquet_open(files->v[i], NULL, budget, &e);
+    int nrg = pf ? pl_parquet_metadata(pf)->n_row_groups : 0;
+    pl_parquet_close(pf);
+    int units = nrg > 0 ? nrg : 1;
+    if (n + units > cap) {
+      size_t ncap = (size_t)(n + units) * 2;
+      null_task *t2 = pl_calloc(ncap, sizeof *t2);
+      memcpy(t2, tasks, (size_t)n * sizeof *tasks);
+      pl_free(tasks);
+      tasks = t2;
+      cap = (int)ncap;
+    }
+    for (int g = 0; g < units; g++)
+      tasks[n++] = (null_task){.path = files->v[i], .row_group = nrg > 0 ? g : -1, .batch_bytes = batch_bytes,
+                               .budget = budget, .cols = cols, .ncols = ncols};
   }
+  pl_pool *pool = pl_pool_new(threads < n ? threads : n);
+  for (int i = 0; i < n; i++) pl_pool_submit(pool, null_file, &tasks[i]);
   pl_pool_free(pool);
   pl_status st = PL_OK;
-  for (int i = 0; i < files->n; i++) {
+  for (int i = 0; i < n; i++) {
     *rows += tasks[i].rows;
     if (tasks[i].st && !st) {
       st = tasks[i].st;
@@ -414,7 +443,7 @@ static pl_status cat_null_parallel(const cli_paths *files, int threads, pl_budge
 
 int cli_cat(int argc, char **argv) {
   const char *cmd = "cat", *columns = NULL, *v;
-  cat_state st = {.fmt = FMT_TABLE, .limit = -1, .max_width = 40};
+  cat_state st = {.fmt = FMT_TABLE, .limit = -1, .max_width = 40, .row_group = -1};
   bool stats = false;
   cli_resources res;
   cli_resources_default(&res);
@@ -465,8 +494,14 @@ int cli_cat(int argc, char **argv) {
   int64_t rows = 0;
   static char obuf[1 << 16];
   setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-  if (rc == CLI_OK && st.fmt == FMT_NULL && st.limit < 0 && res.threads > 1 && files.n > 1) {
-    if (cat_null_parallel(&files, res.threads, budget, cols, ncols, &rows, &err)) rc = cli_fail(cmd, &err);
+  /* Every thread holds a batch and its pages at once: size batches so that all of them fit
+   * the budget with room to spare (a quarter of the limit per thread, at most 64 MiB). */
+  int workers = st.fmt == FMT_NULL && st.limit < 0 && res.threads > 1 ? res.threads : 1;
+  size_t per = (size_t)res.memory_limit / 4 / (size_t)workers;
+  st.batch_bytes = per < ((size_t)64 << 20) ? (per > 0 ? per : 1) : ((size_t)64 << 20);
+  if (rc == CLI_OK && workers > 1) {
+    if (cat_null_parallel(&files, res.threads, st.batch_bytes, budget, cols, ncols, &rows, &err))
+      rc = cli_fail(cmd, &err);
   } else {
     for (int i = 0; i < files.n && rc == CLI_OK && (st.limit < 0 || st.printed < st.limit); i++)
       if (cat_file(files.v[i], &st, budget, cols, ncols, &rows, &err)) rc = cli_fail(cmd, &err);
