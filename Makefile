@@ -8,7 +8,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 CC        ?= cc
 GIT_HASH  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-PKGS      := libzstd libbrotlienc libbrotlidec liblz4 zlib libxxhash nettle libpcre2-8
+PKGS      := libzstd libbrotlienc libbrotlidec liblz4 zlib libxxhash nettle libpcre2-8 jansson
 LIBS      := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lpthread -lm
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) \

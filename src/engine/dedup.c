@@ -160,7 +160,7 @@ pl_status pl__dedup_spill(pl__dedup *d, const pl_batch *b, int n_keys, const int
   pl_free(bufs);
   pl_buf_release(&key);
   if (!st) {
-    uint64_t now = (d->spilled += total);
+    uint64_t now = atomic_fetch_add(&d->spilled, total) + total;
     if (d->spill_limit && now > d->spill_limit) {
       char a[32];
       st = pl_error_set(err, PL_ELIMIT, "dedup: spill files exceed spill_limit %s in %s",
