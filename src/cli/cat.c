@@ -318,7 +318,7 @@ static const char *const cat_help =
     "                        nothing: a reader benchmark)\n"
     "  --stats               print rows, time and peak memory on stderr at the end\n"
     "  --max-width N         table: cut cells at N bytes (default 40)\n" CLI_RESOURCES_HELP
-    "                        (--format null without --limit decodes files in parallel;\n"
+    "                        (--format null without --limit decodes row groups in parallel;\n"
     "                        other formats print files one after another)\n";
 
 static char **split_columns(const char *s, int *n) {
