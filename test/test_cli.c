@@ -289,6 +289,27 @@ static void test_generate_row_groups(void **state) {
   assert_non_null(strstr(out, "SNAPPY"));
   assert_null(strstr(out, "row group 5:"));
   free(out);
+  /* --format null splits a file's row groups across threads: each read exactly once */
+  for (int th = 1; th <= 9; th += 2) { /* 3, 5, 7, 9: repeated, the hand-out order varies */
+    assert_int_equal(cli(&out, true, "cat %s/rg/part-00000.parquet --format null --threads %d --stats", g_dir, th), 0);
+    if (!strstr(out, "5000 rows from 1 file")) fail_msg("--threads %d: %s", th, out);
+    free(out);
+    assert_int_equal(cli(&out, true, "cat %s/rg %s/a --columns width --format null --threads %d --stats", g_dir, g_dir, th), 0);
+    if (!strstr(out, "25000 rows from 4 files")) fail_msg("--threads %d: %s", th, out);
+    free(out);
+  }
+  /* a broken file among good ones: the parallel path stops with one line naming it */
+  char path[1024];
+  snprintf(path, sizeof path, "%s/rg/part-00001.parquet", g_dir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs("PAR1 not really a parquet file PAR1", f);
+  fclose(f);
+  assert_int_equal(cli(&out, true, "cat %s/rg --format null --threads 2", g_dir), 1);
+  assert_non_null(strstr(out, "part-00001.parquet"));
+  assert_null(strchr(strchr(out, '\n') + 1, '\n'));
+  free(out);
+  unlink(path);
 }
 
 /* ------------------------------------------------------------------ inspect */
@@ -335,6 +356,58 @@ static void test_inspect_errors(void **state) {
   assert_non_null(strstr(out, "is a directory"));
   free(out);
   unlink(path);
+}
+
+/* The footer view needs only the Thrift footer: files whose schema or columns the reader
+ * refuses still show it (exit 0) with the reason; --checksum, which reads, still fails. */
+static void test_inspect_refused_schema(void **state) {
+  (void)state;
+  char *out, bad[1024], enc[1024], pare[1024];
+  snprintf(bad, sizeof bad, "%s/testdata/parquet-testing/bad_data/PARQUET-1481.parquet", tu_shared_dir());
+  snprintf(enc, sizeof enc, "%s/testdata/parquet-testing/data/encrypt_columns_plaintext_footer.parquet.encrypted",
+           tu_shared_dir());
+  snprintf(pare, sizeof pare, "%s/testdata/parquet-testing/data/uniform_encryption.parquet.encrypted", tu_shared_dir());
+  if (access(bad, R_OK) != 0 || access(enc, R_OK) != 0 || access(pare, R_OK) != 0) skip();
+  /* an unknown physical type: the footer decodes, the schema cannot be mapped */
+  assert_int_equal(cli(&out, false, "inspect %s", bad), 0);
+  assert_non_null(strstr(out, "created by: parquet-cpp version 1.4.0"));
+  assert_non_null(strstr(out, "rows: 34, row groups: 1"));
+  assert_non_null(strstr(out, "reader: cannot read this file:"));
+  assert_non_null(strstr(out, "unknown physical type -7"));
+  assert_non_null(strstr(out, "Handle: physical type -7 optional"));
+  assert_non_null(strstr(out, "row group 0: 34 rows"));
+  assert_null(strstr(out, "columns:"));
+  free(out);
+  assert_int_equal(cli(&out, false, "inspect %s --json", bad), 0);
+  assert_non_null(strstr(out, "\"num_rows\": 34"));
+  assert_non_null(strstr(out, "\"reader_error\": \""));
+  free(out);
+  if (have_node())
+    assert_int_equal(tu_run(NULL, "%s inspect %s --json | node -e "
+                                  "'JSON.parse(require(\"fs\").readFileSync(0,\"utf8\"))'", bin, bad), 0);
+  assert_int_equal(cli(&out, true, "inspect %s --checksum", bad), 1);
+  assert_non_null(strstr(out, "PARQUET-1481.parquet: column 'Handle': unknown physical type -7"));
+  assert_null(strchr(strchr(out, '\n') + 1, '\n')); /* one line */
+  free(out);
+  /* encrypted columns under a plaintext footer: the footer shows, the reason is encryption */
+  assert_int_equal(cli(&out, false, "inspect %s", enc), 0);
+  assert_non_null(strstr(out, "rows: 50"));
+  assert_non_null(strstr(out, "int32_field: INT32"));
+  assert_non_null(strstr(out, "reader: cannot read this file:"));
+  assert_non_null(strstr(out, "encrypted"));
+  free(out);
+  assert_int_equal(cli(&out, true, "inspect %s --checksum", enc), 1);
+  assert_non_null(strstr(out, "encrypted"));
+  free(out);
+  /* an encrypted footer (PARE) cannot be shown at all */
+  assert_int_equal(cli(&out, true, "inspect %s", pare), 1);
+  assert_non_null(strstr(out, "uniform_encryption.parquet.encrypted"));
+  assert_non_null(strstr(out, "encrypted"));
+  free(out);
+  /* a readable file says so in JSON */
+  assert_int_equal(cli(&out, false, "inspect %s/a/part-00000.parquet --json", g_dir), 0);
+  assert_non_null(strstr(out, "\"reader_error\": null"));
+  free(out);
 }
 
 /* praline's checksums must equal pqcheck's (three outside readers) on every generated file. */
@@ -441,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_memory_limit),
       cmocka_unit_test(test_inspect_footer),
       cmocka_unit_test(test_inspect_errors),
+      cmocka_unit_test(test_inspect_refused_schema),
       cmocka_unit_test(test_checksum_matches_pqcheck),
       cmocka_unit_test(test_cat),
   };

@@ -683,6 +683,62 @@ static void test_open_errors(void **state) {
   pl_free(dir);
 }
 
+/* footer_only keeps a file the reader refuses open for its footer; readers still fail. */
+static void test_footer_only(void **state) {
+  (void)state;
+  char bad[1024];
+  snprintf(bad, sizeof bad, "%s/testdata/parquet-testing/bad_data/PARQUET-1481.parquet", tu_shared_dir());
+  pl_error err = {0};
+  pl_budget *b = pl_budget_new((size_t)64 << 20);
+  assert_null(pl_parquet_open(bad, NULL, b, &err));
+  assert_int_equal(err.code, PL_ECORRUPT);
+  assert_non_null(strstr(err.msg, "unknown physical type -7"));
+  pl_parquet_open_options o = {.footer_only = true};
+  pl_error err2 = {0};
+  pl_parquet_file *f = pl_parquet_open(bad, &o, b, &err2);
+  assert_non_null(f);
+  assert_int_equal(err2.code, PL_OK);
+  const pl_pq_file_metadata *md = pl_parquet_metadata(f);
+  assert_int_equal(md->num_rows, 34);
+  assert_int_equal(md->n_row_groups, 1);
+  assert_null(pl_parquet_schema(f));
+  assert_null(pl_parquet_reader_new(f, NULL, b, &err2));
+  assert_int_equal(err2.code, PL_ECORRUPT);
+  assert_string_equal(err2.msg, err.msg); /* the same reason as a plain open */
+  pl_parquet_close(f);
+  /* encrypted columns under a plaintext footer */
+  const char *enc = corpus("encrypt_columns_plaintext_footer.parquet.encrypted");
+  f = pl_parquet_open(enc, &o, b, &err2);
+  assert_non_null(f);
+  assert_int_equal(pl_parquet_metadata(f)->num_rows, 50);
+  assert_null(pl_parquet_reader_new(f, NULL, b, &err2));
+  assert_int_equal(err2.code, PL_EUNSUPPORTED);
+  assert_non_null(strstr(err2.msg, "encrypted"));
+  pl_parquet_close(f);
+  /* an encrypted footer cannot be shown: footer_only changes nothing */
+  assert_null(pl_parquet_open(corpus("uniform_encryption.parquet.encrypted"), &o, b, &err2));
+  assert_int_equal(err2.code, PL_EUNSUPPORTED);
+  /* a readable file opened footer_only reads as usual */
+  f = pl_parquet_open(corpus("alltypes_plain.parquet"), &o, b, &err2);
+  assert_non_null(f);
+  assert_non_null(pl_parquet_schema(f));
+  pl_parquet_reader *r = pl_parquet_reader_new(f, NULL, b, &err2);
+  assert_non_null(r);
+  int64_t rows = 0;
+  pl_batch *bt;
+  pl_status st;
+  while ((st = pl_parquet_reader_next(r, &bt, &err2)) == PL_OK && bt) {
+    rows += bt->length;
+    pl_batch_free(bt);
+  }
+  assert_int_equal(st, PL_OK);
+  assert_int_equal(rows, 8);
+  pl_parquet_reader_free(r);
+  pl_parquet_close(f);
+  assert_int_equal(pl_budget_used(b), 0);
+  pl_budget_free(b);
+}
+
 static void test_metadata_api(void **state) {
   (void)state;
   pl_error err = {0};
@@ -1055,6 +1111,7 @@ int main(void) {
       cmocka_unit_test(test_budget),
       cmocka_unit_test(test_crc),
       cmocka_unit_test(test_open_errors),
+      cmocka_unit_test(test_footer_only),
       cmocka_unit_test(test_metadata_api),
       cmocka_unit_test(test_writer_round_trip),
       cmocka_unit_test(test_batch_bytes_adapts),

@@ -236,6 +236,11 @@ typedef struct pl_parquet_file pl_parquet_file;
 
 typedef struct pl_parquet_open_options {
   bool verify_crc; /* check page CRCs when present */
+  /* Keep the file open when its footer decodes but the reader refuses it (a schema it cannot
+   * map to Arrow types, encrypted columns, inconsistent row groups): pl_parquet_metadata
+   * works, pl_parquet_schema returns NULL and pl_parquet_reader_new fails with the reason.
+   * For footer viewers such as `praline inspect`. */
+  bool footer_only;
 } pl_parquet_open_options;
 
 /* Reads and checks the footer. Errors name the file. o may be NULL. */
@@ -243,7 +248,8 @@ pl_parquet_file *pl_parquet_open(const char *path, const pl_parquet_open_options
                                  pl_budget *b, pl_error *err);
 void pl_parquet_close(pl_parquet_file *f);
 const pl_pq_file_metadata *pl_parquet_metadata(const pl_parquet_file *f);
-/* The Arrow-level schema the reader produces (top-level fields, nested types). */
+/* The Arrow-level schema the reader produces (top-level fields, nested types); NULL for a
+ * file opened footer_only that the reader refuses. */
 const pl_schema *pl_parquet_schema(const pl_parquet_file *f);
 const char *pl_parquet_path(const pl_parquet_file *f);
 

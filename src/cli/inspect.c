@@ -200,8 +200,11 @@ static void print_schema_tree(const pl_pq_file_metadata *md, int *at, int depth,
   char lt[64];
   logical_text(&el->logical, lt, sizeof lt);
   if (depth > 0) {
-    fprintf(f, "  %*s%s: %s", 2 * (depth - 1), "", el->name ? el->name : "?",
-            el->type >= 0 ? pl_pq_type_name(el->type) : "group");
+    char tn[32];
+    if (el->type >= 0) snprintf(tn, sizeof tn, "%s", pl_pq_type_name(el->type));
+    else if (el->type == -1) snprintf(tn, sizeof tn, "group"); /* no type field */
+    else snprintf(tn, sizeof tn, "physical type %d", (int)el->type); /* invalid, shown as is */
+    fprintf(f, "  %*s%s: %s", 2 * (depth - 1), "", el->name ? el->name : "?", tn);
     if (el->type == PL_PQ_FIXED_LEN_BYTE_ARRAY) fprintf(f, "(%d)", el->type_length);
     if (lt[0]) fprintf(f, " %s", lt);
     else if (el->converted_type >= 0) fprintf(f, " %s", converted_name(el->converted_type));
@@ -253,7 +256,8 @@ static const pl_pq_bytes *stat_max(const pl_pq_statistics *s) {
   return s->max_value.set ? &s->max_value : s->max.set ? &s->max : NULL;
 }
 
-static void inspect_text(pl_parquet_file *pf, uint64_t size, FILE *f) {
+/* refused: why the reader cannot read the file (NULL when it can); the footer is shown anyway */
+static void inspect_text(pl_parquet_file *pf, uint64_t size, const char *refused, FILE *f) {
   const pl_pq_file_metadata *md = pl_parquet_metadata(pf);
   const pl_schema *sch = pl_parquet_schema(pf);
   char sz[32];
@@ -261,13 +265,18 @@ static void inspect_text(pl_parquet_file *pf, uint64_t size, FILE *f) {
   fprintf(f, "created by: %s\n", md->created_by ? md->created_by : "-");
   fprintf(f, "format version: %d, rows: %lld, row groups: %d\n", md->version, (long long)md->num_rows,
           md->n_row_groups);
-  fprintf(f, "columns:");
-  for (int i = 0; sch && i < sch->n_fields; i++) {
-    char t[256];
-    pl_type_canonical(&sch->fields[i].type, t, sizeof t);
-    fprintf(f, "%s %s:%s", i ? "," : "", sch->fields[i].name, t);
+  if (refused) {
+    fprintf(f, "reader: cannot read this file: %s\n", refused);
+  } else {
+    fprintf(f, "columns:");
+    for (int i = 0; sch && i < sch->n_fields; i++) {
+      char t[256];
+      pl_type_canonical(&sch->fields[i].type, t, sizeof t);
+      fprintf(f, "%s %s:%s", i ? "," : "", sch->fields[i].name, t);
+    }
+    fputc('\n', f);
   }
-  fprintf(f, "\nparquet schema:\n");
+  fprintf(f, "parquet schema:\n");
   int at = 0;
   print_schema_tree(md, &at, 0, f);
   if (md->n_kv) {
@@ -340,14 +349,16 @@ static void json_kv_string(FILE *f, const char *key, const char *v) {
   else fputs("null", f);
 }
 
-static void inspect_json(pl_parquet_file *pf, uint64_t size, FILE *f) {
+static void inspect_json(pl_parquet_file *pf, uint64_t size, const char *refused, FILE *f) {
   const pl_pq_file_metadata *md = pl_parquet_metadata(pf);
   const pl_schema *sch = pl_parquet_schema(pf);
   fputs("{", f);
   json_kv_string(f, "file", pl_parquet_path(pf));
   fprintf(f, ", \"size\": %llu, \"version\": %d, ", (unsigned long long)size, md->version);
   json_kv_string(f, "created_by", md->created_by);
-  fprintf(f, ", \"num_rows\": %lld,\n \"columns\": [", (long long)md->num_rows);
+  fprintf(f, ", \"num_rows\": %lld, ", (long long)md->num_rows);
+  json_kv_string(f, "reader_error", refused); /* null when the reader can read the file */
+  fputs(",\n \"columns\": [", f);
   for (int i = 0; sch && i < sch->n_fields; i++) {
     char t[256];
     pl_type_canonical(&sch->fields[i].type, t, sizeof t);
@@ -579,7 +590,8 @@ static const char *const inspect_help =
     "\n"
     "Without --checksum: prints the footer of a Parquet file: schema, key/value metadata, row\n"
     "groups, and per column chunk its codec, encodings, sizes and statistics (min/max decoded\n"
-    "by type).\n"
+    "by type). The footer is shown even for a file the reader refuses (a schema it cannot\n"
+    "map, encrypted columns), with the reason; only an unreadable footer is an error.\n"
     "With --checksum: reads every column and prints the canonical checksums of pqcheck (per\n"
     "column and for the file); --json prints one object\n"
     "  {\"file\", \"rows\", \"checksum\", \"columns\": [{\"name\", \"type\", \"checksum\", \"nulls\"}]}.\n"
@@ -621,6 +633,15 @@ int cli_inspect(int argc, char **argv) {
   }
   pl_budget *budget = pl_budget_new((size_t)res.memory_limit);
   pl_parquet_file *pf = pl_parquet_open(file, NULL, budget, &err);
+  pl_error refused = {0};
+  if (!pf && !checksum) {
+    /* The footer view needs only the Thrift footer: show it even when the reader refuses the
+     * file (a schema it cannot map, encrypted columns), and say why it would refuse. */
+    pl_parquet_open_options oo = {.footer_only = true};
+    pl_error err2 = {0};
+    pf = pl_parquet_open(file, &oo, budget, &err2);
+    if (pf) refused = err;
+  }
   if (!pf) {
     pl_budget_free(budget);
     if (!strstr(err.msg, file)) pl_error_prefix(&err, "%s", file);
@@ -628,8 +649,8 @@ int cli_inspect(int argc, char **argv) {
   }
   int rc = CLI_OK;
   if (checksum) rc = inspect_checksum(pf, budget, res.threads, json);
-  else if (json) inspect_json(pf, (uint64_t)sb.st_size, stdout);
-  else inspect_text(pf, (uint64_t)sb.st_size, stdout);
+  else if (json) inspect_json(pf, (uint64_t)sb.st_size, refused.code ? refused.msg : NULL, stdout);
+  else inspect_text(pf, (uint64_t)sb.st_size, refused.code ? refused.msg : NULL, stdout);
   pl_parquet_close(pf);
   pl_budget_free(budget);
   if (fflush(stdout) != 0) return CLI_FAIL;

@@ -341,9 +341,42 @@ static pl_status plain_get(pl__values *v, pl_column *out, int64_t n, pl_error *e
     out->length += n;
     return PL_OK;
   }
+  if (lf->phys == PL_PQ_BYTE_ARRAY && lf->conv == PL__CONV_BYTES) {
+    /* First pass: check every length and add them up, so the output grows once, by exactly
+     * what these n values need (reserving the whole rest of the page made each batch that
+     * ends inside a page reallocate and copy its values). Second pass: copy, unchecked. */
+    const uint8_t *q = v->p;
+    size_t total = 0;
+    for (int64_t i = 0; i < n; i++) {
+      if (v->end - q < 4) return corrupt(err, "PLAIN BYTE_ARRAY value ends early");
+      uint32_t len = ld32(q);
+      q += 4;
+      if (len > (size_t)(v->end - q)) return corrupt(err, "PLAIN BYTE_ARRAY length exceeds the page");
+      q += len;
+      total += len; /* <= the page size: no overflow */
+    }
+    pl_status st = out_offsets(out, n, total, err);
+    if (st) return st;
+    uint8_t *base = out->values.data; /* NULL only when total == 0 */
+    int64_t *offs = (int64_t *)(out->offsets.data + out->offsets.len);
+    int64_t off = (int64_t)out->values.len;
+    q = v->p;
+    for (int64_t i = 0; i < n; i++) {
+      uint32_t len = ld32(q);
+      q += 4;
+      if (len) memcpy(base + off, q, len);
+      q += len;
+      off += len;
+      offs[i] = off;
+    }
+    v->p = q;
+    out->values.len += total;
+    out->offsets.len += (size_t)n * 8;
+    out->length += n;
+    return PL_OK;
+  }
   if (lf->phys == PL_PQ_BYTE_ARRAY) {
     pl_status st;
-    if (lf->conv == PL__CONV_BYTES && (st = out_offsets(out, n, left, err))) return st;
     for (int64_t i = 0; i < n; i++) {
       if (v->end - v->p < 4) return corrupt(err, "PLAIN BYTE_ARRAY value ends early");
       uint32_t len = ld32(v->p);

@@ -34,6 +34,7 @@ struct pl_parquet_file {
   bool pad_chunks; /* PARQUET-816: old parquet-mr understated column chunk sizes */
   pl_pq_file_metadata md;
   pl__schema schema;
+  pl_error refused; /* footer_only: why the reader cannot read the file (code 0 = it can) */
 };
 
 /* ------------------------------------------------------------------ opening */
@@ -169,13 +170,20 @@ pl_parquet_file *pl_parquet_open(const char *path, const pl_parquet_open_options
   }
   pl_budget_free_mem(b, footer, flen ? flen : 1);
   footer = NULL;
-  if (f->md.encrypted) {
-    pl_error_set(err, PL_EUNSUPPORTED, "%s: encrypted Parquet file (encryption_algorithm in the footer) is not supported", path);
-    goto fail;
-  }
   f->pad_chunks = old_parquet_mr(f->md.created_by);
-  if ((st = pl__schema_build(&f->md, &f->schema, err)) || (st = check_metadata(f, err))) {
-    pl_error_prefix(err, "%s", path);
+  pl_error why = {0};
+  if (f->md.encrypted) {
+    pl_error_set(&why, PL_EUNSUPPORTED, "%s: encrypted Parquet file (encryption_algorithm in the footer) is not supported", path);
+  } else if ((st = pl__schema_build(&f->md, &f->schema, &why)) || (st = check_metadata(f, &why))) {
+    pl__schema_release(&f->schema);
+    pl_error_prefix(&why, "%s", path);
+  }
+  if (why.code) {
+    if (o && o->footer_only) { /* the footer is fine: keep it, remember the refusal */
+      f->refused = why;
+      return f;
+    }
+    if (err) *err = why;
     goto fail;
   }
   return f;
@@ -195,7 +203,7 @@ void pl_parquet_close(pl_parquet_file *f) {
 }
 
 const pl_pq_file_metadata *pl_parquet_metadata(const pl_parquet_file *f) { return &f->md; }
-const pl_schema *pl_parquet_schema(const pl_parquet_file *f) { return &f->schema.arrow; }
+const pl_schema *pl_parquet_schema(const pl_parquet_file *f) { return f->refused.code ? NULL : &f->schema.arrow; }
 const char *pl_parquet_path(const pl_parquet_file *f) { return f->path; }
 
 /* ------------------------------------------------------------------ column chunk cursor */
@@ -942,6 +950,10 @@ void pl_parquet_reader_free(pl_parquet_reader *r) {
 pl_parquet_reader *pl_parquet_reader_new(pl_parquet_file *f, const pl_parquet_scan_options *o,
                                          pl_budget *b, pl_error *err) {
   const pl__schema *s = &f->schema;
+  if (f->refused.code) { /* opened footer_only, and the reader cannot read it */
+    if (err) *err = f->refused;
+    return NULL;
+  }
   pl_parquet_reader *r = pl_calloc(1, sizeof *r);
   r->f = f;
   r->b = b;
