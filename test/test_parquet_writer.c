@@ -1084,6 +1084,70 @@ static void test_write_deterministic(void **state) {
   pl_schema_release(&s);
 }
 
+/* ------------------------------------------------------------------ nan_count */
+/* parquet.thrift Statistics field 9, nan_count: written for FLOAT/DOUBLE/FLOAT16 columns (also
+ * when it is 0), never for others. Our reader skips the field, so the footer bytes are checked:
+ * in the compact protocol, after is_min_value_exact = true (0x11) comes the i64 field 9 with a
+ * delta of 1 (0x16) and the zigzag varint of the count; with no min/max (all NaN) it follows
+ * null_count (field 3) with a delta of 6 (0x66). */
+static size_t count_bytes(const uint8_t *h, size_t n, const uint8_t *pat, size_t m) {
+  size_t c = 0;
+  for (size_t i = 0; i + m <= n; i++) c += memcmp(h + i, pat, m) == 0;
+  return c;
+}
+
+static void test_write_nan_count(void **state) {
+  (void)state;
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("d", pl_type_make(PL_FLOAT64), true));
+  pl_schema_add(&s, fld("f", pl_type_make(PL_FLOAT32), false));
+  pl_schema_add(&s, fld("allnan", pl_type_make(PL_FLOAT64), false));
+  pl_schema_add(&s, fld("i", pl_type_make(PL_INT32), false));
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(&s, NULL, &err);
+  const double dv[] = {1.5, NAN, 2.5, NAN, NAN, 0};
+  for (int r = 0; r < 6; r++) {
+    if (r == 5) assert_int_equal(pl_column_append_null(b->columns[0], &err), PL_OK);
+    else assert_int_equal(pl_column_append_float(b->columns[0], dv[r], &err), PL_OK);
+    assert_int_equal(pl_column_append_float(b->columns[1], r + 0.25, &err), PL_OK);
+    assert_int_equal(pl_column_append_float(b->columns[2], NAN, &err), PL_OK);
+    assert_int_equal(pl_column_append_int(b->columns[3], r, &err), PL_OK);
+  }
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/nan_count.parquet", g_dir);
+  pl_parquet_write_options o = opts();
+  o.dictionary = false;
+  write_sliced(path, b, &o, NULL, 0);
+  size_t n;
+  uint8_t *p = slurp(path, &n);
+  assert_true(n > 12);
+  uint32_t flen = (uint32_t)p[n - 8] | (uint32_t)p[n - 7] << 8 | (uint32_t)p[n - 6] << 16 | (uint32_t)p[n - 5] << 24;
+  assert_true(flen + 12 <= n);
+  const uint8_t *foot = p + n - 8 - flen;
+  static const uint8_t three[] = {0x11, 0x16, 0x06}, zero[] = {0x11, 0x16, 0x00}, any[] = {0x11, 0x16},
+                       all6[] = {0x36, 0x00, 0x66, 0x0c, 0x00};
+  assert_int_equal(count_bytes(foot, flen, three, 3), 1); /* d: 3 NaN (the null is not one) */
+  assert_int_equal(count_bytes(foot, flen, zero, 3), 1);  /* f: none, still written */
+  assert_int_equal(count_bytes(foot, flen, any, 2), 2);   /* i: no nan_count */
+  assert_int_equal(count_bytes(foot, flen, all6, 5), 1);  /* allnan: 6 NaN, no min/max */
+  free(p);
+  /* the footer still parses, and the other statistics are intact */
+  pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+  assert_non_null(f);
+  const pl_pq_column_meta *m = &pl_parquet_metadata(f)->row_groups[0].columns[0].meta;
+  assert_int_equal(m->stats.null_count, 1);
+  double mn, mx;
+  assert_int_equal(m->stats.min_value.len, 8);
+  memcpy(&mn, m->stats.min_value.data, 8);
+  memcpy(&mx, m->stats.max_value.data, 8);
+  assert_true(mn == 1.5 && mx == 2.5);
+  pl_parquet_close(f);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+}
+
 /* ------------------------------------------------------------------ memory for big values */
 /* 8 rows of distinct 16 MiB strings (incompressible) with 16 MiB row groups, the seed scenario
  * scaled down 8x. The writer's memory (all charged to its budget) must stay near 2x the value:
@@ -1405,6 +1469,7 @@ int main(void) {
       cmocka_unit_test(test_write_limited_types),
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_deterministic),
+      cmocka_unit_test(test_write_nan_count),
       cmocka_unit_test(test_write_big_values_memory),
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),

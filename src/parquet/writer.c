@@ -79,6 +79,7 @@ typedef struct chunk_stats {
   pl_buf bmin, bmax;   /* bytes: prefix of at most `trunc` bytes; flba: the value */
   bool min_trunc, max_trunc;
   int64_t nulls;
+  int64_t nans; /* float leaves: NaN values (parquet.thrift Statistics.nan_count) */
 } chunk_stats;
 
 typedef struct leaf {
@@ -1000,7 +1001,10 @@ static pl_status page_stats(pl_parquet_writer *w, leaf *L, pl_error *err) {
         memcpy(&h, p + (size_t)i * 2, 2);
         x = half_to_float(h);
       }
-      if (isnan(x)) continue; /* NaN is ignored by the TypeDefinedOrder of floats */
+      if (isnan(x)) { /* NaN is ignored by the TypeDefinedOrder of floats, but counted */
+        cs->nans++;
+        continue;
+      }
       if (!any || x < mn) { mn = x; mn16 = h; }
       if (!any || x > mx) { mx = x; mx16 = h; }
       any = true;
@@ -1164,6 +1168,10 @@ static void stats_to_model(const pl_parquet_writer *w, const leaf *L, pl_pq_stat
   out->set = true;
   out->null_count = cs->nulls;
   out->has_null_count = true;
+  if (L->so == SO_F32 || L->so == SO_F64 || L->so == SO_F16) {
+    out->nan_count = cs->nans;
+    out->has_nan_count = true;
+  }
   if (!cs->has || L->so == SO_NONE) return;
   uint8_t buf[16];
   size_t n = 0;
@@ -1759,6 +1767,7 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
     L->enc_mask = 0;
     L->st.has = false;
     L->st.nulls = 0;
+    L->st.nans = 0;
     L->st.bmin.len = L->st.bmax.len = 0;
     L->st.min_trunc = L->st.max_trunc = false;
     dict_clear(&L->d);
