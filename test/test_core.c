@@ -269,6 +269,23 @@ static void test_hash(void **state) {
   pl_hasher_free(h);
 }
 
+static void test_dates_and_sprintf(void **state) {
+  (void)state;
+  assert_int_equal(pl_days_from_civil(1970, 1, 1), 0);
+  assert_int_equal(pl_days_from_civil(2000, 3, 1), 11017);
+  assert_int_equal(pl_days_from_civil(1969, 12, 31), -1);
+  for (int64_t days = -800000; days <= 800000; days += 997) {
+    int64_t y;
+    unsigned m, d;
+    pl_civil_from_days(days, &y, &m, &d);
+    assert_true(m >= 1 && m <= 12 && d >= 1 && d <= 31);
+    assert_int_equal(pl_days_from_civil(y, m, d), days);
+  }
+  char *s = pl_sprintf("%s-%05d", "part", 42);
+  assert_string_equal(s, "part-00042");
+  pl_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_budget_contention),  cmocka_unit_test(test_budget_peak_exact),
@@ -277,7 +294,7 @@ int main(void) {
       cmocka_unit_test(test_budget_alloc_charges), cmocka_unit_test(test_queue_no_loss_no_dup),
       cmocka_unit_test(test_queue_blocks_when_full), cmocka_unit_test(test_pool_runs_everything),
       cmocka_unit_test(test_parse_size),         cmocka_unit_test(test_error_prefix),
-      cmocka_unit_test(test_hash),
+      cmocka_unit_test(test_hash), cmocka_unit_test(test_dates_and_sprintf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

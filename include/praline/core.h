@@ -84,6 +84,8 @@ void *pl_realloc(void *p, size_t n);
 char *pl_strdup(const char *s);
 char *pl_strndup(const char *s, size_t n);
 void pl_free(void *p);
+/* printf into a new string (free with pl_free). */
+char *pl_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ------------------------------------------------------------------ buffers */
 /* A growable byte buffer charged to a budget. Zero-initialise (or PL_BUF_INIT(b)) before use.
@@ -165,6 +167,9 @@ uint64_t pl_peak_rss(void);
 /* Physical memory, or the cgroup limit when one is set and lower. */
 uint64_t pl_system_memory(void);
 int pl_cpu_count(void);
+/* Proleptic Gregorian calendar <-> days since 1970-01-01 (H. Hinnant's algorithms). */
+int64_t pl_days_from_civil(int64_t y, unsigned m, unsigned d);
+void pl_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 const char *pl_version(void);          /* "0.1.0" */
 const char *pl_version_full(void);     /* "praline version 0.1.0 (build <git hash>)" */
 

@@ -178,24 +178,12 @@ void cli_paths_free(cli_paths *p) {
 }
 
 /* ------------------------------------------------------------------ dates */
-/* Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
 
 void cli_date_text(int64_t days, char *buf, size_t cap) {
   int64_t y;
-  int m, d;
-  civil_from_days(days, &y, &m, &d);
-  snprintf(buf, cap, "%04lld-%02d-%02d", (long long)y, m, d);
+  unsigned m, d;
+  pl_civil_from_days(days, &y, &m, &d);
+  snprintf(buf, cap, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 
 void cli_timestamp_text(int64_t v, pl_time_unit unit, bool utc, char *buf, size_t cap) {

@@ -3,6 +3,7 @@
 #include "praline/core.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,3 +175,17 @@ char *pl_strndup(const char *s, size_t n) {
   return d;
 }
 void pl_free(void *p) { free(p); }
+
+char *pl_sprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  char *s = pl_malloc((size_t)n + 1);
+  s[0] = 0;
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
+}

@@ -81,18 +81,6 @@ void pl_engine_options_default(pl_engine_options *o) {
   pl_parquet_write_options_default(&o->write);
 }
 
-static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *str_printf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = pl_malloc((size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
 
 static bool valid_name(const char *s) {
   if (!s || !*s || strlen(s) >= 64 || s[0] == '.' || s[0] == '_') return false;
@@ -117,12 +105,12 @@ pl_engine *pl_engine_new(const char *base_path, const char *pipeline,
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    e->run_id = str_printf("%s-%04d%02d%02d%02d%02d%02d", pipeline, tm.tm_year + 1900,
+    e->run_id = pl_sprintf("%s-%04d%02d%02d%02d%02d%02d", pipeline, tm.tm_year + 1900,
                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   }
   e->o.run_id = e->run_id;
-  e->run_dir = str_printf("%s/%s/%s", e->base, e->pipeline, e->run_id);
-  e->spill_dir = e->o.spill_dir ? pl_strdup(e->o.spill_dir) : str_printf("%s/_spill", e->run_dir);
+  e->run_dir = pl_sprintf("%s/%s/%s", e->base, e->pipeline, e->run_id);
+  e->spill_dir = e->o.spill_dir ? pl_strdup(e->o.spill_dir) : pl_sprintf("%s/_spill", e->run_dir);
   e->o.spill_dir = e->spill_dir;
   e->o.report_path = NULL;
   if (o && o->report_path) e->o.report_path = o->report_path;
@@ -179,7 +167,7 @@ static comp *add_comp(pl_engine *e, const char *name, int kind, pl_error *err) {
   memset(c, 0, sizeof *c);
   c->kind = kind;
   c->name = pl_strdup(name);
-  c->dir = str_printf("%s/%s", e->run_dir, name);
+  c->dir = pl_sprintf("%s/%s", e->run_dir, name);
   c->journal.fd = -1;
   pl_schema_init(&c->produces);
   return c;
@@ -609,8 +597,8 @@ static pl_status export_close(session *s, pl_error *err) {
 static pl_status write_export_rows(session *s, int ci, const pl_batch *v, pl_error *err) {
   comp *c = &s->e->comps[ci];
   if (!s->xw) {
-    if (s->xk == 0) s->xfinal = str_printf("%s/part-%05lld.parquet", c->exp_dir, (long long)s->p);
-    else s->xfinal = str_printf("%s/part-%05lld.%d.parquet", c->exp_dir, (long long)s->p, s->xk);
+    if (s->xk == 0) s->xfinal = pl_sprintf("%s/part-%05lld.parquet", c->exp_dir, (long long)s->p);
+    else s->xfinal = pl_sprintf("%s/part-%05lld.%d.parquet", c->exp_dir, (long long)s->p, s->xk);
     s->xw = pl_parquet_writer_open(s->xfinal, &v->schema, &c->exp.write, s->budget, err);
     if (!s->xw) return err ? err->code : PL_EIO;
   }
@@ -653,12 +641,12 @@ static fwriter *find_writer(session *s, int ci, const char *field, const pl_sche
                                (field && s->f[i].field && strcmp(field, s->f[i].field) == 0)))
       return &s->f[i];
   comp *c = &s->e->comps[ci];
-  char *dir = str_printf("%s/%s", c->dir, field ? field : "index");
+  char *dir = pl_sprintf("%s/%s", c->dir, field ? field : "index");
   if (pl__mkdirs(dir, err)) {
     pl_free(dir);
     return NULL;
   }
-  char *final = str_printf("%s/part.%05lld.parquet", dir, (long long)s->p);
+  char *final = pl_sprintf("%s/part.%05lld.parquet", dir, (long long)s->p);
   pl_free(dir);
   pl_parquet_writer *w = pl_parquet_writer_open(final, schema, &s->e->wo, s->budget, err);
   if (!w) {

@@ -98,7 +98,7 @@ static bool parse_ymd(const uint8_t *p, size_t n, int64_t *days) {
   if (n != 10 || p[4] != '-' || p[7] != '-' || !digits(p, 4, &y) || !digits(p + 5, 2, &m) || !digits(p + 8, 2, &d))
     return false;
   if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap(y))) return false;
-  *days = pl__days_from_civil(y, (unsigned)m, (unsigned)d);
+  *days = pl_days_from_civil(y, (unsigned)m, (unsigned)d);
   return true;
 }
 
@@ -142,7 +142,7 @@ static bool parse_timestamp(const uint8_t *p, size_t n, pl_time_unit unit, int64
 static size_t fmt_date(char *buf, size_t cap, int64_t days) {
   int64_t y;
   unsigned m, d;
-  pl__civil_from_days(days, &y, &m, &d);
+  pl_civil_from_days(days, &y, &m, &d);
   return (size_t)snprintf(buf, cap, "%04lld-%02u-%02u", (long long)y, m, d);
 }
 

@@ -204,7 +204,5 @@ static inline double pl__f32(double d) {
 void pl__int_range(pl_type_id id, int64_t *lo, int64_t *hi);
 
 /* Dates: days since 1970-01-01 <-> civil, for casts to and from text. */
-int64_t pl__days_from_civil(int64_t y, unsigned m, unsigned d);
-void pl__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 #endif
