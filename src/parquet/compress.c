@@ -166,8 +166,10 @@ pl_status pl__compress2(pl__compressor *c, const uint8_t *a, size_t na, const ui
     out->len += na + nb;
     return PL_OK;
   }
-  if (c->codec == PL_CODEC_ZSTD) {
-    /* one frame from two inputs: no joined copy of a big page */
+  if (c->codec == PL_CODEC_ZSTD && nb > ((size_t)4 << 20)) {
+    /* one frame from two inputs: no joined copy of a big page. Only for big pages: streaming
+     * makes zstd allocate its input/output stage buffers (outside the budget), while joining
+     * a normal page costs one small copy. */
     size_t bound = ZSTD_compressBound(na + nb);
     if ((st = pl__buf_grow(out, bound, err))) return st;
     ZSTD_CCtx_reset(c->zstd, ZSTD_reset_session_only);

@@ -5,15 +5,18 @@
  *    for structs, logical + legacy converted types) and a list of leaves. Each leaf knows its
  *    path of nodes from the top-level column down, its max definition/repetition levels, its
  *    physical type and how an Arrow value becomes a PLAIN Parquet value.
- *  - write: the batch is cut into slices that fit the current row group; each leaf shreds the
- *    slice's rows (Dremel levels from the Arrow validity/offsets) into its pending page: levels
- *    as uint16 arrays and the values already in PLAIN form. When the pending PLAIN bytes reach
- *    page_bytes, the page is encoded (PLAIN, dictionary, delta, RLE booleans), compressed and
- *    appended with its header to the leaf's column-chunk buffer. Pages always end at a
- *    top-level row boundary (required for v2, harmless for v1).
- *  - when the row group's PLAIN bytes reach row_group_bytes (or row_group_rows), every leaf
- *    flushes its last page and the chunks are written to the file one after the other
- *    (dictionary page first), and the footer model gets the row group.
+ *  - write: rows go in "strides" (see pl_parquet_writer_write) whose lengths come from the rows
+ *    already written, never from the batch; each leaf shreds the rows (Dremel levels from the
+ *    Arrow validity/offsets) into its pending page: levels as uint16 arrays and the values
+ *    already in PLAIN form. A page ends after the first row at which its page_bits (8 per PLAIN
+ *    byte + level bit widths) reach 8 * page_bytes; it is then encoded (PLAIN, dictionary,
+ *    delta, RLE booleans), compressed and appended with its header to the leaf's column chunk
+ *    (a big page's buffer joins the chunk as a segment, uncopied). Pages always end at a
+ *    top-level row boundary (required for v2, harmless for v1). Because every cut is computed
+ *    from the values, the file's bytes do not depend on how the rows were split into batches.
+ *  - at the end of a stride, when the row group's page_bits reach 8 * row_group_bytes (or it
+ *    holds row_group_rows), every leaf flushes its last page and the chunks are written to the
+ *    file one after the other (dictionary page first), and the footer model gets the row group.
  *  - close: footer (Thrift compact), fsync, rename from the temporary name.
  * Memory: pending pages (~page_bytes per leaf), the buffered compressed chunks of one row group,
  * and one dictionary per leaf (bounded by dictionary_limit) — all from the budget. */
