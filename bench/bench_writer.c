@@ -1,7 +1,7 @@
 /* bench_writer.c — praline's side of bench/writer: load a Parquet dataset into memory (untimed),
  * then time writing it with the praline writer on T threads (thread t writes batches t, t+T, ...
  * into its own file). Prints one JSON object: seconds, bytes, files, peak_rss_bytes.
- *   build/bench-writer --input DIR --out DIR [--codec zstd] [--threads 2] [--page-version 1] */
+ *   build/bench-writer --input DIR --out DIR [--codec zstd] [--threads 2] [--page-version 1] [--level 0] */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -45,13 +45,14 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 int main(int argc, char **argv) {
   const char *in = NULL, *out = NULL, *codec = "zstd";
-  int threads = 2, page_version = 1;
+  int threads = 2, page_version = 1, level = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--input")) in = argv[i + 1];
     else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
     else if (!strcmp(argv[i], "--codec")) codec = argv[i + 1];
     else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--page-version")) page_version = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--level")) level = atoi(argv[i + 1]);
     else { fprintf(stderr, "bench-writer: unknown option %s\n", argv[i]); return 2; }
   }
   if (!in || !out || threads < 1) {
@@ -62,6 +63,7 @@ int main(int argc, char **argv) {
   pl_parquet_write_options o;
   pl_parquet_write_options_default(&o);
   o.page_version = page_version;
+  o.codec_level = level; /* 0: the codec's default (zstd 3, as DuckDB's ZSTD_defaultCLevel()) */
   if (pl_codec_parse(codec, &o.codec, &err)) { fprintf(stderr, "bench-writer: %s\n", err.msg); return 2; }
 
   DIR *d = opendir(in);

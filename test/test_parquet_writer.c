@@ -991,6 +991,243 @@ static void test_write_budget_limit(void **state) {
   pl_free(dir);
 }
 
+/* ------------------------------------------------------------------ determinism */
+/* The bytes of a file depend only on the rows and the options: never on how the rows were
+ * split into pl_parquet_writer_write calls, nor on the capacity of the batches' buffers. */
+static uint8_t *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long sz = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *p = malloc((size_t)sz + 1);
+  assert_non_null(p);
+  assert_int_equal(fread(p, 1, (size_t)sz, f), (size_t)sz);
+  fclose(f);
+  *n = (size_t)sz;
+  return p;
+}
+
+/* Writes b to path in slices whose sizes cycle through sizes[] (n_sizes 0: one call). */
+static void write_sliced(const char *path, const pl_batch *b, const pl_parquet_write_options *o,
+                         const int64_t *sizes, int n_sizes) {
+  pl_error err = {0};
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, o, NULL, &err);
+  if (!w) fail_msg("open %s: %s", path, err.msg);
+  if (n_sizes == 0) {
+    if (pl_parquet_writer_write(w, b, &err)) fail_msg("write %s: %s", path, err.msg);
+  } else {
+    int64_t r = 0;
+    for (int k = 0; r < b->length; k++) {
+      int64_t n = sizes[k % n_sizes];
+      if (n > b->length - r) n = b->length - r;
+      pl_batch *s = pl_batch_new(&b->schema, NULL, &err);
+      assert_non_null(s);
+      for (int c = 0; c < b->schema.n_fields; c++)
+        assert_int_equal(pl_column_append_slice(s->columns[c], b->columns[c], r, n, &err), PL_OK);
+      assert_int_equal(pl_batch_finish(s, &err), PL_OK);
+      if (pl_parquet_writer_write(w, s, &err)) fail_msg("write %s: %s", path, err.msg);
+      pl_batch_free(s);
+      r += n;
+    }
+  }
+  if (pl_parquet_writer_close(w, &err)) fail_msg("close %s: %s", path, err.msg);
+}
+
+static void test_write_deterministic(void **state) {
+  (void)state;
+  pl_schema s;
+  simple_schema(&s); /* int64, string, float64, list<string>, struct<int32, bool> */
+  pl_schema_add(&s, fld("ints", pl_type_list(fld("item", pl_type_make(PL_INT32), false)), true));
+  pl_field inner = fld("item", pl_type_list(fld("item", pl_type_make(PL_INT64), true)), true);
+  pl_schema_add(&s, fld("nest", pl_type_list(inner), true));
+  const int64_t rows = 50000;
+  pl_batch *b = make_batch(&s, rows, 42, 0);
+  static const int64_t sizes[] = {1, 7, 1000, 3, 12345, 2, 999, 64, 4097, 1};
+  static const int64_t sizes2[] = {5000, 1, 1, 333};
+  char path[1024];
+  for (int v = 1; v <= 2; v++) {
+    pl_parquet_write_options o = opts();
+    o.page_version = v;
+    o.page_bytes = 3000;
+    o.row_group_bytes = 200000;
+    o.dictionary_limit = 2000; /* the string dictionaries overflow to PLAIN mid-chunk */
+    snprintf(path, sizeof path, "%s/det_one_v%d.parquet", g_dir, v);
+    write_sliced(path, b, &o, NULL, 0);
+    size_t n1, n2, n3;
+    uint8_t *one = slurp(path, &n1);
+    snprintf(path, sizeof path, "%s/det_many_v%d.parquet", g_dir, v);
+    write_sliced(path, b, &o, sizes, 10);
+    uint8_t *many = slurp(path, &n2);
+    snprintf(path, sizeof path, "%s/det_other_v%d.parquet", g_dir, v);
+    write_sliced(path, b, &o, sizes2, 4);
+    uint8_t *other = slurp(path, &n3);
+    /* several row groups and many pages really exist */
+    pl_error err = {0};
+    pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+    assert_non_null(f);
+    const pl_pq_file_metadata *md = pl_parquet_metadata(f);
+    fprintf(stderr, "determinism v%d: %zu bytes, %d row groups\n", v, n1, md->n_row_groups);
+    assert_true(md->n_row_groups >= 4);
+    assert_int_equal(md->num_rows, rows);
+    assert_true(md->row_groups[0].columns[0].meta.total_uncompressed_size > 4 * 3000); /* id: pages */
+    pl_parquet_close(f);
+    assert_int_equal(n1, n2);
+    assert_int_equal(n1, n3);
+    assert_memory_equal(one, many, n1);
+    assert_memory_equal(one, other, n1);
+    free(one);
+    free(many);
+    free(other);
+  }
+  pl_batch_free(b);
+  pl_schema_release(&s);
+}
+
+/* ------------------------------------------------------------------ nan_count */
+/* parquet.thrift Statistics field 9, nan_count: written for FLOAT/DOUBLE/FLOAT16 columns (also
+ * when it is 0), never for others. Our reader skips the field, so the footer bytes are checked:
+ * in the compact protocol, after is_min_value_exact = true (0x11) comes the i64 field 9 with a
+ * delta of 1 (0x16) and the zigzag varint of the count; with no min/max (all NaN) it follows
+ * null_count (field 3) with a delta of 6 (0x66). */
+static size_t count_bytes(const uint8_t *h, size_t n, const uint8_t *pat, size_t m) {
+  size_t c = 0;
+  for (size_t i = 0; i + m <= n; i++) c += memcmp(h + i, pat, m) == 0;
+  return c;
+}
+
+static void test_write_nan_count(void **state) {
+  (void)state;
+  pl_schema s;
+  pl_schema_init(&s);
+  pl_schema_add(&s, fld("d", pl_type_make(PL_FLOAT64), true));
+  pl_schema_add(&s, fld("f", pl_type_make(PL_FLOAT32), false));
+  pl_schema_add(&s, fld("allnan", pl_type_make(PL_FLOAT64), false));
+  pl_schema_add(&s, fld("i", pl_type_make(PL_INT32), false));
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(&s, NULL, &err);
+  const double dv[] = {1.5, NAN, 2.5, NAN, NAN, 0};
+  for (int r = 0; r < 6; r++) {
+    if (r == 5) assert_int_equal(pl_column_append_null(b->columns[0], &err), PL_OK);
+    else assert_int_equal(pl_column_append_float(b->columns[0], dv[r], &err), PL_OK);
+    assert_int_equal(pl_column_append_float(b->columns[1], r + 0.25, &err), PL_OK);
+    assert_int_equal(pl_column_append_float(b->columns[2], NAN, &err), PL_OK);
+    assert_int_equal(pl_column_append_int(b->columns[3], r, &err), PL_OK);
+  }
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/nan_count.parquet", g_dir);
+  pl_parquet_write_options o = opts();
+  o.dictionary = false;
+  write_sliced(path, b, &o, NULL, 0);
+  size_t n;
+  uint8_t *p = slurp(path, &n);
+  assert_true(n > 12);
+  uint32_t flen = (uint32_t)p[n - 8] | (uint32_t)p[n - 7] << 8 | (uint32_t)p[n - 6] << 16 | (uint32_t)p[n - 5] << 24;
+  assert_true(flen + 12 <= n);
+  const uint8_t *foot = p + n - 8 - flen;
+  static const uint8_t three[] = {0x11, 0x16, 0x06}, zero[] = {0x11, 0x16, 0x00}, any[] = {0x11, 0x16},
+                       all6[] = {0x36, 0x00, 0x66, 0x0c, 0x00};
+  assert_int_equal(count_bytes(foot, flen, three, 3), 1); /* d: 3 NaN (the null is not one) */
+  assert_int_equal(count_bytes(foot, flen, zero, 3), 1);  /* f: none, still written */
+  assert_int_equal(count_bytes(foot, flen, any, 2), 2);   /* i: no nan_count */
+  assert_int_equal(count_bytes(foot, flen, all6, 5), 1);  /* allnan: 6 NaN, no min/max */
+  free(p);
+  /* the footer still parses, and the other statistics are intact */
+  pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+  assert_non_null(f);
+  const pl_pq_column_meta *m = &pl_parquet_metadata(f)->row_groups[0].columns[0].meta;
+  assert_int_equal(m->stats.null_count, 1);
+  double mn, mx;
+  assert_int_equal(m->stats.min_value.len, 8);
+  memcpy(&mn, m->stats.min_value.data, 8);
+  memcpy(&mx, m->stats.max_value.data, 8);
+  assert_true(mn == 1.5 && mx == 2.5);
+  pl_parquet_close(f);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+}
+
+/* ------------------------------------------------------------------ memory for big values */
+/* 8 rows of distinct 16 MiB strings (incompressible) with 16 MiB row groups, the seed scenario
+ * scaled down 8x. The writer's memory (all charged to its budget) must stay near 2x the value:
+ * the pending PLAIN page (16 MiB + 4) and its compressed form (compressBound ~ 16 MiB + 64 KiB);
+ * nothing is rounded up to a power of two, copied into a page body or kept after its row
+ * group. Bound: 2.25 x 16 MiB + 1 MiB (the small pages, levels, dictionary and headers). */
+static void test_write_big_values_memory(void **state) {
+  (void)state;
+  const size_t big = (size_t)16 << 20;
+  const int rows = 8;
+  struct { pl_codec codec; int version; bool nullable; bool bounded; } cfg[] = {
+      {PL_CODEC_ZSTD, 1, false, true},         /* the seed-oom shape */
+      {PL_CODEC_ZSTD, 1, true, true},          /* v1 levels + values through one zstd stream */
+      {PL_CODEC_ZSTD, 2, true, true},          /* v2: levels outside the compressed data */
+      {PL_CODEC_UNCOMPRESSED, 1, true, true},  /* the pending page itself joins the chunk */
+      {PL_CODEC_LZ4_RAW, 1, true, false},      /* joins levels and values: one more copy */
+  };
+  uint8_t *v = malloc(big);
+  assert_non_null(v);
+  for (size_t k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
+    pl_schema s;
+    pl_schema_init(&s);
+    pl_schema_add(&s, fld("text", pl_type_make(PL_STRING), cfg[k].nullable));
+    pl_error err = {0};
+    pl_batch *b = pl_batch_new(&s, NULL, &err);
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    for (int r = 0; r < rows; r++) {
+      for (size_t i = 0; i < big; i += 8) {
+        uint64_t x = rnd(&seed);
+        memcpy(v + i, &x, 8);
+      }
+      assert_int_equal(pl_column_append_bytes(b->columns[0], v, big, &err), PL_OK);
+    }
+    assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+    pl_budget *bud = pl_budget_new(PL_UNLIMITED);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bigmem_%zu.parquet", g_dir, k);
+    pl_parquet_write_options o = opts();
+    o.codec = cfg[k].codec;
+    o.page_version = cfg[k].version;
+    o.row_group_bytes = big;
+    pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, bud, &err);
+    assert_non_null(w);
+    assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_OK);
+    assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+    size_t peak = pl_budget_peak(bud);
+    size_t bound = big * 9 / 4 + ((size_t)1 << 20);
+    fprintf(stderr, "big values (%s v%d%s): writer peak %.2f MiB = %.2f x the value (bound %.2f x)\n",
+            pl_codec_name(cfg[k].codec), cfg[k].version, cfg[k].nullable ? " nullable" : "",
+            peak / 1048576.0, (double)peak / (double)big, (double)bound / (double)big);
+    if (cfg[k].bounded) assert_true(peak <= bound);
+    assert_true(peak >= big); /* the value's page really is charged */
+    assert_int_equal(pl_budget_used(bud), 0);
+    /* read back: 8 rows of the right length, one row group each */
+    pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+    assert_non_null(f);
+    const pl_pq_file_metadata *md = pl_parquet_metadata(f);
+    assert_int_equal(md->num_rows, rows);
+    assert_int_equal(md->n_row_groups, rows);
+    pl_parquet_reader *rd = pl_parquet_reader_new(f, NULL, NULL, &err);
+    assert_non_null(rd);
+    int64_t got = 0;
+    pl_batch *ob;
+    while (pl_parquet_reader_next(rd, &ob, &err) == PL_OK && ob) {
+      const int64_t *off = pl_column_offsets(ob->columns[0]);
+      for (int64_t i = 0; i < ob->length; i++) assert_int_equal(off[i + 1] - off[i], big);
+      got += ob->length;
+      pl_batch_free(ob);
+    }
+    assert_int_equal(got, rows);
+    pl_parquet_reader_free(rd);
+    pl_parquet_close(f);
+    unlink(path);
+    pl_budget_free(bud);
+    pl_batch_free(b);
+    pl_schema_release(&s);
+  }
+  free(v);
+}
+
 /* ------------------------------------------------------------------ bounded memory */
 /* 3.2 million rows (~100 MB of PLAIN data) through a writer with 4 MiB row groups: the
  * writer's own memory (all charged to the budget) stays near the row-group target. */
@@ -1231,6 +1468,9 @@ int main(void) {
       cmocka_unit_test(test_write_huge_value),
       cmocka_unit_test(test_write_limited_types),
       cmocka_unit_test(test_write_bounded_memory),
+      cmocka_unit_test(test_write_deterministic),
+      cmocka_unit_test(test_write_nan_count),
+      cmocka_unit_test(test_write_big_values_memory),
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),
       cmocka_unit_test(test_write_budget_limit),
@@ -1241,6 +1481,7 @@ int main(void) {
       cmocka_unit_test(test_pqcheck_bounded),
       cmocka_unit_test(test_pqcheck_limited_types),
   };
+  if (getenv("PL_TEST_FILTER")) cmocka_set_test_filter(getenv("PL_TEST_FILTER")); /* e.g. *determ* */
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (rc == 0 && !getenv("PL_KEEP")) tu_rmrf(g_dir);
   else fprintf(stderr, "files kept in %s\n", g_dir);

@@ -105,6 +105,8 @@ typedef struct pl_pq_statistics {
   bool has_null_count, has_distinct_count;
   pl_pq_bytes max_value, min_value; /* fields 5, 6 */
   bool is_max_value_exact, is_min_value_exact, has_is_max_exact, has_is_min_exact;
+  int64_t nan_count;                /* field 9: FLOAT, DOUBLE and FLOAT16 columns only */
+  bool has_nan_count;
   bool set;                         /* the struct was present */
 } pl_pq_statistics;
 

@@ -73,7 +73,7 @@ static pl_status gzip_compress(pl__compressor *c, const uint8_t *src, size_t n, 
     return pl_error_set(err, PL_EINTERNAL, "gzip: deflateReset failed");
   }
   size_t bound = deflateBound(c->gz, (uLong)n) + 32;
-  pl_status st = pl_buf_reserve(out, bound, err);
+  pl_status st = pl__buf_grow(out, bound, err);
   if (st) return st;
   /* zlib counts in uInt: feed and drain at most 1 GiB at a time */
   c->gz->next_in = (Bytef *)(uintptr_t)src;
@@ -104,10 +104,11 @@ pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *
   pl_status st;
   switch (c->codec) {
   case PL_CODEC_UNCOMPRESSED:
+    if ((st = pl__buf_grow(out, n, err))) return st;
     return pl_buf_append(out, src, n, err);
   case PL_CODEC_SNAPPY: {
     size_t bound = snappy_max_compressed_length(n);
-    if ((st = pl_buf_reserve(out, bound, err))) return st;
+    if ((st = pl__buf_grow(out, bound, err))) return st;
     size_t len = out->cap - out->len;
     if (snappy_compress((const char *)src, n, (char *)out->data + out->len, &len) != SNAPPY_OK)
       return pl_error_set(err, PL_EINTERNAL, "snappy: compression of %zu bytes failed", n);
@@ -118,7 +119,7 @@ pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *
     return gzip_compress(c, src, n, out, err);
   case PL_CODEC_ZSTD: {
     size_t bound = ZSTD_compressBound(n);
-    if ((st = pl_buf_reserve(out, bound, err))) return st;
+    if ((st = pl__buf_grow(out, bound, err))) return st;
     size_t r = ZSTD_compress2(c->zstd, out->data + out->len, out->cap - out->len, src, n);
     if (ZSTD_isError(r))
       return pl_error_set(err, PL_EINTERNAL, "zstd: %s", ZSTD_getErrorName(r));
@@ -129,7 +130,7 @@ pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *
     if (n > (size_t)LZ4_MAX_INPUT_SIZE)
       return pl_error_set(err, PL_EUNSUPPORTED, "lz4: a page of %zu bytes is over LZ4's limit", n);
     int bound = LZ4_compressBound((int)n);
-    if ((st = pl_buf_reserve(out, (size_t)bound, err))) return st;
+    if ((st = pl__buf_grow(out, (size_t)bound, err))) return st;
     int r = LZ4_compress_default((const char *)src, (char *)out->data + out->len, (int)n, bound);
     if (r <= 0 && n > 0) return pl_error_set(err, PL_EINTERNAL, "lz4: compression of %zu bytes failed", n);
     out->len += (size_t)r;
@@ -138,7 +139,7 @@ pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *
   case PL_CODEC_BROTLI: {
     size_t bound = BrotliEncoderMaxCompressedSize(n);
     if (bound == 0) bound = n + (n >> 2) + 1024; /* 0 means "too big to say" */
-    if ((st = pl_buf_reserve(out, bound, err))) return st;
+    if ((st = pl__buf_grow(out, bound, err))) return st;
     size_t len = out->cap - out->len;
     int q = c->level ? c->level : 1; /* brotli's own default (11) is far too slow for pages */
     if (!BrotliEncoderCompress(q, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, n, src, &len,
@@ -151,4 +152,47 @@ pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *
     return pl_error_set(err, PL_EUNSUPPORTED, "codec %s is not supported for writing",
                         pl_codec_name(c->codec));
   }
+}
+
+pl_status pl__compress2(pl__compressor *c, const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                        pl_buf *out, pl_buf *scratch, pl_error *err) {
+  pl_status st;
+  if (na == 0) return pl__compress(c, b, nb, out, err);
+  if (nb == 0) return pl__compress(c, a, na, out, err);
+  if (c->codec == PL_CODEC_UNCOMPRESSED) {
+    if ((st = pl__buf_grow(out, na + nb, err))) return st;
+    memcpy(out->data + out->len, a, na);
+    memcpy(out->data + out->len + na, b, nb);
+    out->len += na + nb;
+    return PL_OK;
+  }
+  if (c->codec == PL_CODEC_ZSTD && nb > ((size_t)4 << 20)) {
+    /* one frame from two inputs: no joined copy of a big page. Only for big pages: streaming
+     * makes zstd allocate its input/output stage buffers (outside the budget), while joining
+     * a normal page costs one small copy. */
+    size_t bound = ZSTD_compressBound(na + nb);
+    if ((st = pl__buf_grow(out, bound, err))) return st;
+    ZSTD_CCtx_reset(c->zstd, ZSTD_reset_session_only);
+    ZSTD_CCtx_setPledgedSrcSize(c->zstd, (unsigned long long)(na + nb));
+    ZSTD_outBuffer ob = {out->data + out->len, out->cap - out->len, 0};
+    ZSTD_inBuffer ia = {a, na, 0}, ib = {b, nb, 0};
+    while (ia.pos < ia.size) {
+      size_t r = ZSTD_compressStream2(c->zstd, &ob, &ia, ZSTD_e_continue);
+      if (ZSTD_isError(r)) return pl_error_set(err, PL_EINTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+    }
+    for (;;) {
+      size_t r = ZSTD_compressStream2(c->zstd, &ob, &ib, ZSTD_e_end);
+      if (ZSTD_isError(r)) return pl_error_set(err, PL_EINTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+      if (r == 0) break;
+      if (ob.pos == ob.size) return pl_error_set(err, PL_EINTERNAL, "zstd: output over compressBound");
+    }
+    out->len += ob.pos;
+    return PL_OK;
+  }
+  scratch->len = 0;
+  if ((st = pl__buf_grow(scratch, na + nb, err))) return st;
+  memcpy(scratch->data, a, na);
+  memcpy(scratch->data + na, b, nb);
+  scratch->len = na + nb;
+  return pl__compress(c, scratch->data, scratch->len, out, err);
 }

@@ -108,6 +108,7 @@ static void write_statistics(tw *w, const pl_pq_statistics *s) {
   if (s->min_value.set) tw_binary(w, 6, s->min_value.data, s->min_value.len);
   if (s->has_is_max_exact) tw_bool(w, 7, s->is_max_value_exact);
   if (s->has_is_min_exact) tw_bool(w, 8, s->is_min_value_exact);
+  if (s->has_nan_count) tw_i64(w, 9, s->nan_count);
   tw_struct_end(w);
 }
 

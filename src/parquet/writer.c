@@ -5,15 +5,18 @@
  *    for structs, logical + legacy converted types) and a list of leaves. Each leaf knows its
  *    path of nodes from the top-level column down, its max definition/repetition levels, its
  *    physical type and how an Arrow value becomes a PLAIN Parquet value.
- *  - write: the batch is cut into slices that fit the current row group; each leaf shreds the
- *    slice's rows (Dremel levels from the Arrow validity/offsets) into its pending page: levels
- *    as uint16 arrays and the values already in PLAIN form. When the pending PLAIN bytes reach
- *    page_bytes, the page is encoded (PLAIN, dictionary, delta, RLE booleans), compressed and
- *    appended with its header to the leaf's column-chunk buffer. Pages always end at a
- *    top-level row boundary (required for v2, harmless for v1).
- *  - when the row group's PLAIN bytes reach row_group_bytes (or row_group_rows), every leaf
- *    flushes its last page and the chunks are written to the file one after the other
- *    (dictionary page first), and the footer model gets the row group.
+ *  - write: rows go in "strides" (see pl_parquet_writer_write) whose lengths come from the rows
+ *    already written, never from the batch; each leaf shreds the rows (Dremel levels from the
+ *    Arrow validity/offsets) into its pending page: levels as uint16 arrays and the values
+ *    already in PLAIN form. A page ends after the first row at which its page_bits (8 per PLAIN
+ *    byte + level bit widths) reach 8 * page_bytes; it is then encoded (PLAIN, dictionary,
+ *    delta, RLE booleans), compressed and appended with its header to the leaf's column chunk
+ *    (a big page's buffer joins the chunk as a segment, uncopied). Pages always end at a
+ *    top-level row boundary (required for v2, harmless for v1). Because every cut is computed
+ *    from the values, the file's bytes do not depend on how the rows were split into batches.
+ *  - at the end of a stride, when the row group's page_bits reach 8 * row_group_bytes (or it
+ *    holds row_group_rows), every leaf flushes its last page and the chunks are written to the
+ *    file one after the other (dictionary page first), and the footer model gets the row group.
  *  - close: footer (Thrift compact), fsync, rename from the temporary name.
  * Memory: pending pages (~page_bytes per leaf), the buffered compressed chunks of one row group,
  * and one dictionary per leaf (bounded by dictionary_limit) — all from the budget. */
@@ -79,6 +82,7 @@ typedef struct chunk_stats {
   pl_buf bmin, bmax;   /* bytes: prefix of at most `trunc` bytes; flba: the value */
   bool min_trunc, max_trunc;
   int64_t nulls;
+  int64_t nans; /* float leaves: NaN values (parquet.thrift Statistics.nan_count) */
 } chunk_stats;
 
 typedef struct leaf {
@@ -104,14 +108,22 @@ typedef struct leaf {
   pl_buf plain;      /* PLAIN values */
   int64_t n_vals, n_rows;
   /* current column chunk */
-  pl_buf pages;      /* headers + compressed data pages */
+  pl_buf pages;      /* headers + compressed data pages (after segs) */
+  pl_buf *segs;      /* earlier parts of the chunk, in order, when a big page was moved in */
+  int nsegs, capsegs;
   pl_buf dictpage;   /* header + compressed dictionary page */
-  int64_t c_values, c_uncomp, c_comp, c_plain, c_dict_pages;
+  int64_t c_values, c_uncomp, c_comp, c_bits, c_dict_pages; /* c_bits: page_bits of the flushed pages */
   uint32_t enc_mask; /* bit per pl_pq_encoding used */
   chunk_stats st;
   dict d;
-  double row_guess; /* PLAIN bytes per top-level row, for nested leaves */
 } leaf;
+
+/* The size that cuts pages and row groups, in bits: 8 per byte of PLAIN values plus the bit
+ * widths of the levels. It is a sum over rows, computed from the values alone (never from
+ * buffer capacities), so where a page or row group ends does not depend on the batches. */
+static inline uint64_t page_bits(const leaf *L) {
+  return (uint64_t)L->plain.len * 8 + (uint64_t)L->n_levels * (uint64_t)(L->bw_def + L->bw_rep);
+}
 
 struct pl_parquet_writer {
   char *path, *tmp;
@@ -125,6 +137,8 @@ struct pl_parquet_writer {
   int32_t rg_cap;
   uint64_t pos;
   int64_t rg_rows;
+  int64_t stride_left; /* rows before the next row-group check (see pl_parquet_writer_write) */
+  int64_t prev_rg_bits, prev_rg_rows; /* size of the last row group, for the first stride */
   pl__compressor *comp;
   pl_buf idx;   /* int64 selection of leaf value slots (nested shredding) */
   pl_buf u32;   /* dictionary indices of a page */
@@ -132,6 +146,7 @@ struct pl_parquet_writer {
   pl_buf cbuf;  /* a page after compression */
   pl_buf lv;    /* v2 levels */
   pl_buf hdr;   /* a page header */
+  pl_buf join;  /* v1 levels + values joined for codecs without a two-piece input */
   pl_status failed;
   pl_error fail_err;
 };
@@ -623,7 +638,7 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   w->o.kv = NULL;
   w->path = pl_strdup(path);
   pl_schema_copy(&w->schema, schema);
-  w->idx = w->u32 = w->body = w->cbuf = w->lv = w->hdr = PL_BUF_INIT(b);
+  w->idx = w->u32 = w->body = w->cbuf = w->lv = w->hdr = w->join = PL_BUF_INIT(b);
 
   /* schema */
   schema_build sb = {.w = w, .err = err};
@@ -801,7 +816,7 @@ static pl_status materialize(leaf *L, const pl_column *col, const sel *s, pl_err
     const uint8_t *data = col->values.data;
     size_t total = 0;
     FOR_SEL(s, i, { total += (size_t)(off[i + 1] - off[i]) + 4; });
-    if ((st = pl_buf_reserve(out, total, err))) return st;
+    if ((st = pl__buf_grow(out, total, err))) return st;
     uint8_t *p = out->data + out->len;
     FOR_SEL(s, i, {
       size_t len = (size_t)(off[i + 1] - off[i]);
@@ -989,7 +1004,10 @@ static pl_status page_stats(pl_parquet_writer *w, leaf *L, pl_error *err) {
         memcpy(&h, p + (size_t)i * 2, 2);
         x = half_to_float(h);
       }
-      if (isnan(x)) continue; /* NaN is ignored by the TypeDefinedOrder of floats */
+      if (isnan(x)) { /* NaN is ignored by the TypeDefinedOrder of floats, but counted */
+        cs->nans++;
+        continue;
+      }
       if (!any || x < mn) { mn = x; mn16 = h; }
       if (!any || x > mx) { mx = x; mx16 = h; }
       any = true;
@@ -1153,6 +1171,10 @@ static void stats_to_model(const pl_parquet_writer *w, const leaf *L, pl_pq_stat
   out->set = true;
   out->null_count = cs->nulls;
   out->has_null_count = true;
+  if (L->so == SO_F32 || L->so == SO_F64 || L->so == SO_F16) {
+    out->nan_count = cs->nans;
+    out->has_nan_count = true;
+  }
   if (!cs->has || L->so == SO_NONE) return;
   uint8_t buf[16];
   size_t n = 0;
@@ -1432,7 +1454,9 @@ static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_
 
 /* ------------------------------------------------------------------ pages */
 /* Appends the encoded values of the pending page to out; sets *encoding. */
-static pl_status encode_values(pl_parquet_writer *w, leaf *L, pl_buf *out, int *encoding, pl_error *err) {
+/* in_plain: the values are L->plain as it is (PLAIN, not boolean), nothing was appended. */
+static pl_status encode_values(pl_parquet_writer *w, leaf *L, pl_buf *out, int *encoding, bool *in_plain,
+                               pl_error *err) {
   pl_status st;
   const int64_t n = L->n_vals;
   if (L->dict_active) {
@@ -1495,7 +1519,8 @@ static pl_status encode_values(pl_parquet_writer *w, leaf *L, pl_buf *out, int *
   }
   *encoding = PL_PQ_ENC_PLAIN;
   if (L->ptype == PL_PQ_BOOLEAN) return pl__plain_bools(out, L->plain.data, n, err);
-  return L->plain.len ? pl_buf_append(out, L->plain.data, L->plain.len, err) : PL_OK;
+  *in_plain = true;
+  return PL_OK;
 }
 
 /* Appends the levels of the pending page: v1 with 4-byte length prefixes, v2 bare. Returns the
@@ -1521,24 +1546,42 @@ static pl_status encode_levels(leaf *L, pl_buf *out, bool v1, int32_t *rl, int32
   return PL_OK;
 }
 
+/* Appends a page to the chunk: its header, `pre` bytes of levels, then the bytes of *db. A big
+ * *db (a giant value's page) is not copied: the buffer itself joins the chunk's segments when
+ * may_move, so a page costs its own size once. */
 static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h, const uint8_t *lv,
-                             size_t lvlen, const uint8_t *data, size_t len, pl_buf *dst, pl_error *err) {
+                             size_t pre, pl_buf *db, bool may_move, pl_buf *dst, pl_error *err) {
   pl_status st;
   w->hdr.len = 0;
   if ((st = pl__thrift_write_page_header(&w->hdr, h, err))) return st;
-  if ((st = pl_buf_reserve(dst, w->hdr.len + lvlen + len, err))) return st;
+  const size_t len = db->len;
+  const bool move = may_move && dst == &L->pages && len > 2 * w->o.page_bytes + (1u << 16);
+  if ((st = pl_buf_reserve(dst, w->hdr.len + pre + (move ? 0 : len), err))) return st;
   memcpy(dst->data + dst->len, w->hdr.data, w->hdr.len);
   dst->len += w->hdr.len;
-  if (lvlen) memcpy(dst->data + dst->len, lv, lvlen);
-  dst->len += lvlen;
-  if (len) memcpy(dst->data + dst->len, data, len);
-  dst->len += len;
+  if (pre) memcpy(dst->data + dst->len, lv, pre);
+  dst->len += pre;
+  if (move) {
+    if (L->nsegs + 2 > L->capsegs) {
+      L->capsegs = L->capsegs ? L->capsegs * 2 : 8;
+      L->segs = pl_realloc(L->segs, (size_t)L->capsegs * sizeof *L->segs);
+    }
+    L->segs[L->nsegs++] = *dst; /* the pages so far, then the big one: ownership moves */
+    L->segs[L->nsegs++] = *db;
+    *dst = PL_BUF_INIT(dst->budget);
+    *db = PL_BUF_INIT(db->budget);
+  } else {
+    if (len) memcpy(dst->data + dst->len, db->data, len);
+    dst->len += len;
+  }
   L->c_uncomp += (int64_t)w->hdr.len + h->uncompressed_page_size;
   L->c_comp += (int64_t)w->hdr.len + h->compressed_page_size;
   return PL_OK;
 }
 
-/* Encodes, compresses and appends the pending page to the chunk; empties the pending page. */
+/* Encodes, compresses and appends the pending page to the chunk; empties the pending page.
+ * PLAIN values are compressed straight from the pending page (no copy into a page body); v1
+ * levels and values go through the codec as one stream. */
 static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   if (L->n_rows == 0) return PL_OK;
   pl_status st;
@@ -1549,31 +1592,38 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   int32_t rl = 0, dl = 0;
   w->body.len = 0;
   w->lv.len = 0;
-  if ((st = encode_levels(L, v1 ? &w->body : &w->lv, v1, &rl, &dl, err))) goto fail;
-  size_t lvlen = w->lv.len;
-  if ((st = encode_values(w, L, &w->body, &encoding, err))) goto fail;
-  size_t ulen = w->body.len + lvlen;
+  if ((st = encode_levels(L, &w->lv, v1, &rl, &dl, err))) goto fail;
+  const size_t lvlen = w->lv.len;
+  bool in_plain = false;
+  if ((st = encode_values(w, L, &w->body, &encoding, &in_plain, err))) goto fail;
+  pl_buf *vb = in_plain ? &L->plain : &w->body;
+  size_t ulen = vb->len + lvlen;
   if (ulen > INT32_MAX) {
     st = pl_error_set(err, PL_EUNSUPPORTED, "a page of %zu bytes is over Parquet's 2 GiB page limit", ulen);
     goto fail;
   }
-  const uint8_t *data = w->body.data;
-  size_t clen = w->body.len;
-  bool compressed = w->o.codec != PL_CODEC_UNCOMPRESSED;
+  const bool compressed = w->o.codec != PL_CODEC_UNCOMPRESSED;
+  pl_buf *db = vb;
+  size_t pre = lvlen; /* levels written as they are, before *db */
   if (compressed) {
     w->cbuf.len = 0;
-    if ((st = pl__compress(w->comp, w->body.data, w->body.len, &w->cbuf, err))) goto fail;
-    data = w->cbuf.data;
-    clen = w->cbuf.len;
+    if (v1) {
+      st = pl__compress2(w->comp, w->lv.data, lvlen, vb->data, vb->len, &w->cbuf, &w->join, err);
+      pre = 0;
+    } else {
+      st = pl__compress(w->comp, vb->data, vb->len, &w->cbuf, err);
+    }
+    if (st) goto fail;
+    db = &w->cbuf;
   }
-  if (clen + lvlen > INT32_MAX) {
-    st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", clen);
+  if (db->len + pre > INT32_MAX) {
+    st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", db->len);
     goto fail;
   }
   pl_pq_page_header h;
   memset(&h, 0, sizeof h);
   h.uncompressed_page_size = (int32_t)ulen;
-  h.compressed_page_size = (int32_t)(clen + lvlen);
+  h.compressed_page_size = (int32_t)(db->len + pre);
   h.num_values = (int32_t)L->n_levels;
   h.encoding = encoding;
   if (v1) {
@@ -1590,20 +1640,24 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
     h.rep_levels_byte_length = rl;
     h.is_compressed = compressed;
   }
-  if ((st = append_page(w, L, &h, w->lv.data, lvlen, data, clen, &L->pages, err))) goto fail;
+  L->c_bits += (int64_t)page_bits(L);
+  if ((st = append_page(w, L, &h, w->lv.data, pre, db, true, &L->pages, err))) goto fail;
   L->c_values += L->n_levels;
-  L->c_plain += (int64_t)L->plain.len;
   L->enc_mask |= 1u << encoding;
   if (L->max_def > 0 || L->max_rep > 0) L->enc_mask |= 1u << PL_PQ_ENC_RLE;
   if (encoding == PL_PQ_ENC_RLE_DICTIONARY) L->c_dict_pages++;
-  if (L->n_rows > 0) L->row_guess = (double)L->plain.len / (double)L->n_rows;
   L->n_levels = L->n_vals = L->n_rows = 0;
   L->plain.len = L->def.len = L->rep.len = 0;
   /* give back the memory of a giant value at once */
   size_t big = 4 * w->o.page_bytes + (1u << 16);
   if (L->plain.cap > big) pl_buf_release(&L->plain);
+  if (L->def.cap > big) pl_buf_release(&L->def);
+  if (L->rep.cap > big) pl_buf_release(&L->rep);
   if (w->body.cap > big) pl_buf_release(&w->body);
   if (w->cbuf.cap > big) pl_buf_release(&w->cbuf);
+  if (w->join.cap > big) pl_buf_release(&w->join);
+  if (w->idx.cap > big) pl_buf_release(&w->idx);
+  if (w->u32.cap > big) pl_buf_release(&w->u32);
   return PL_OK;
 fail:
   pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
@@ -1616,15 +1670,14 @@ static pl_status flush_dict_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   if (L->c_dict_pages == 0) return PL_OK;
   pl_status st;
   const dict *d = &L->d;
-  const uint8_t *data = d->values.data;
-  size_t clen = d->values.len;
+  pl_buf *db = (pl_buf *)&d->values;
   if (d->values.len > INT32_MAX) return pl_error_set(err, PL_EUNSUPPORTED, "dictionary over 2 GiB");
   if (w->o.codec != PL_CODEC_UNCOMPRESSED) {
     w->cbuf.len = 0;
     if ((st = pl__compress(w->comp, d->values.data, d->values.len, &w->cbuf, err))) return st;
-    data = w->cbuf.data;
-    clen = w->cbuf.len;
+    db = &w->cbuf;
   }
+  size_t clen = db->len;
   if (clen > INT32_MAX) return pl_error_set(err, PL_EUNSUPPORTED, "dictionary over 2 GiB");
   pl_pq_page_header h;
   memset(&h, 0, sizeof h);
@@ -1634,17 +1687,18 @@ static pl_status flush_dict_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   h.num_values = (int32_t)d->n;
   h.encoding = PL_PQ_ENC_PLAIN; /* Encodings.md: PLAIN in the dictionary page */
   h.has_dict_header = true;
-  if ((st = append_page(w, L, &h, NULL, 0, data, clen, &L->dictpage, err))) return st;
+  if ((st = append_page(w, L, &h, NULL, 0, db, false, &L->dictpage, err))) return st;
   L->enc_mask |= 1u << PL_PQ_ENC_PLAIN;
   return PL_OK;
 }
 
-/* Bytes the current row group holds for a leaf (PLAIN values plus an estimate of levels). */
-static size_t leaf_pending_bytes(const leaf *L) {
-  return L->plain.len + (size_t)((L->n_levels * (L->bw_def + L->bw_rep) + 7) / 8);
-}
 
 /* ------------------------------------------------------------------ row groups */
+static void release_segs(leaf *L) {
+  for (int g = 0; g < L->nsegs; g++) pl_buf_release(&L->segs[g]);
+  L->nsegs = 0;
+}
+
 static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
   if (w->rg_rows == 0) return PL_OK;
   pl_status st;
@@ -1657,6 +1711,10 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
       return fail(w, st, err);
     }
   }
+  w->prev_rg_bits = 0;
+  for (int i = 0; i < w->n_leaves; i++) w->prev_rg_bits += w->leaves[i].c_bits;
+  w->prev_rg_rows = w->rg_rows;
+  w->stride_left = 0;
   pl_pq_file_metadata *md = &w->md;
   if (md->n_row_groups == w->rg_cap) {
     w->rg_cap = w->rg_cap ? w->rg_cap * 2 : 8;
@@ -1679,6 +1737,8 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
     int64_t start = (int64_t)w->pos;
     if ((st = write_all(w, L->dictpage.data, L->dictpage.len, err))) return st;
     int64_t data_start = (int64_t)w->pos;
+    for (int g = 0; g < L->nsegs; g++)
+      if ((st = write_all(w, L->segs[g].data, L->segs[g].len, err))) return st;
     if ((st = write_all(w, L->pages.data, L->pages.len, err))) return st;
     cc->has_meta = true;
     cc->file_offset = 0; /* parquet.thrift: deprecated, 0 when no ColumnMetaData is outside the footer */
@@ -1703,12 +1763,14 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
     rg->total_byte_size += L->c_uncomp;
     rg->total_compressed_size += L->c_comp;
     /* reset the chunk */
+    release_segs(L);
     pl_buf_release(&L->pages);
     pl_buf_release(&L->dictpage);
-    L->c_values = L->c_uncomp = L->c_comp = L->c_plain = L->c_dict_pages = 0;
+    L->c_values = L->c_uncomp = L->c_comp = L->c_bits = L->c_dict_pages = 0;
     L->enc_mask = 0;
     L->st.has = false;
     L->st.nulls = 0;
+    L->st.nans = 0;
     L->st.bmin.len = L->st.bmax.len = 0;
     L->st.min_trunc = L->st.max_trunc = false;
     dict_clear(&L->d);
@@ -1722,108 +1784,131 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ appending rows */
-/* Shredding of the common list<primitive> leaf (embeddings, tags) in tight loops. Returns
- * false, doing nothing, when a null list owns items (then the general path handles it). */
-static bool shred_list_prim(leaf *L, const pl_column *col, int64_t r, int64_t n, sel *s, pl_status *st,
-                            pl_error *err) {
+/* Shredding of the common list<primitive> leaf (embeddings, tags) in tight loops, over at most
+ * n rows from r: stops after the row at which the rows' page bits (see page_bits) reach gap.
+ * Returns false, doing nothing, when a null list owns items (then the general path handles
+ * it); otherwise *done is the number of rows taken. */
+static bool shred_list_prim(leaf *L, const pl_column *col, int64_t r, int64_t n, uint64_t gap, sel *s,
+                            int64_t *done, pl_status *st, pl_error *err) {
   const int64_t *off = pl_column_offsets(col);
   const pl_column *item = col->children[0];
   const bool lnull = L->steps[0].nullable && col->validity.len > 0 && col->null_count != 0;
   const bool inull = L->steps[1].nullable && item->validity.len > 0 && item->null_count != 0;
   const uint8_t *lv = col->validity.data, *iv = item->validity.data;
+  const uint64_t lvbits = (uint64_t)(L->bw_def + L->bw_rep); /* >= 1: a list has a rep level */
+  /* every level costs lvbits: rows past the point where the levels alone reach gap are not needed */
+  {
+    uint64_t most = gap / lvbits + 2;
+    int64_t lo = 1, hi = n;
+    while (lo < hi) {
+      int64_t mid = lo + (hi - lo + 1) / 2;
+      if ((uint64_t)(mid + (off[r + mid] - off[r])) / 2 <= most) lo = mid;
+      else hi = mid - 1;
+    }
+    n = lo;
+  }
   if (lnull)
     for (int64_t i = r; i < r + n; i++)
       if (!pl_bit_get(lv, i) && off[i] != off[i + 1]) return false;
-  const int64_t a0 = off[r], a1 = off[r + n];
-  const size_t maxlev = (size_t)(n + (a1 - a0));
+  const int64_t a0 = off[r];
+  const size_t maxlev = (size_t)(n + (off[r + n] - a0));
   if ((*st = pl_buf_reserve(&L->def, maxlev * 2, err)) || (*st = pl_buf_reserve(&L->rep, maxlev * 2, err)))
     return true;
   uint16_t *d = (uint16_t *)(void *)(L->def.data + L->def.len);
   uint16_t *rp = (uint16_t *)(void *)(L->rep.data + L->rep.len);
   const uint16_t d0 = L->steps[0].nullable ? 1 : 0, dmax = (uint16_t)L->max_def;
-  int64_t k = 0, valid = 0;
-  for (int64_t i = r; i < r + n; i++) {
+  const bool bytes = L->conv == CV_BYTES;
+  const int64_t *ioff = bytes ? pl_column_offsets(item) : NULL;
+  const uint64_t vbits = bytes ? 32 : (uint64_t)(L->conv == CV_BOOL ? 1 : L->out_w) * 8;
+  uint64_t acc = 0;
+  int64_t k = 0, valid = 0, i = r;
+  while (i < r + n) {
     const int64_t a = off[i], e = off[i + 1];
+    i++;
     if (a == e) {
-      d[k] = (lnull && !pl_bit_get(lv, i)) ? 0 : d0;
+      d[k] = (lnull && !pl_bit_get(lv, i - 1)) ? 0 : d0;
       rp[k++] = 0;
-      continue;
-    }
-    if (!inull) {
-      for (int64_t j = a; j < e; j++) {
-        d[k] = dmax;
-        rp[k++] = 1;
-      }
-      valid += e - a;
+      acc += lvbits;
     } else {
-      for (int64_t j = a; j < e; j++) {
-        uint16_t b = pl_bit_get(iv, j);
-        d[k] = (uint16_t)(dmax - 1 + b);
-        rp[k++] = 1;
-        valid += b;
+      int64_t nv = e - a;
+      if (!inull) {
+        for (int64_t j = a; j < e; j++) {
+          d[k] = dmax;
+          rp[k++] = 1;
+        }
+        if (bytes) acc += (uint64_t)(ioff[e] - ioff[a]) * 8;
+      } else {
+        nv = 0;
+        for (int64_t j = a; j < e; j++) {
+          uint16_t b = pl_bit_get(iv, j);
+          d[k] = (uint16_t)(dmax - 1 + b);
+          rp[k++] = 1;
+          nv += b;
+          if (bytes && b) acc += (uint64_t)(ioff[j + 1] - ioff[j]) * 8;
+        }
       }
+      valid += nv;
+      acc += (uint64_t)(e - a) * lvbits + (uint64_t)nv * vbits;
+      rp[k - (e - a)] = 0; /* the row's first item */
     }
-    rp[k - (e - a)] = 0; /* the row's first item */
+    if (acc >= gap) break;
   }
   L->def.len += (size_t)k * 2;
   L->rep.len += (size_t)k * 2;
   L->n_levels += k;
   s->idx = NULL;
   s->start = a0;
-  s->end = a1;
+  s->end = off[i];
   s->valid = inull ? iv : NULL;
   s->n = valid;
+  *done = i - r;
   *st = PL_OK;
   return true;
 }
 
-/* Appends top-level rows [r0, r1) of col to the leaf's pending page(s). */
+/* Appends top-level rows [r0, r1) of col to the leaf's pending page(s). A page ends after the
+ * first row at which its page_bits reach 8 * page_bytes: each step below takes only rows that
+ * cannot cross that mark before their last row, so the cuts depend on the values alone, never
+ * on how the rows arrive in batches. */
 static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col, int64_t r0,
-                             int64_t r1, double row_bytes_hint, pl_error *err) {
+                             int64_t r1, pl_error *err) {
   pl_status st;
-  const size_t page = w->o.page_bytes;
+  const uint64_t page = (uint64_t)w->o.page_bytes * 8;
   const bool flat = L->depth == 1;
+  const uint64_t lvbits = (uint64_t)(L->bw_def + L->bw_rep);
   const pl_column *lc = col; /* the leaf column */
   for (int k = 0; k + 1 < L->depth; k++)
     lc = L->steps[k].kind == NODE_LIST ? lc->children[0] : lc->children[L->steps[k].child];
   int64_t r = r0;
   while (r < r1) {
-    size_t pend = leaf_pending_bytes(L);
+    uint64_t pend = page_bits(L);
     if (pend >= page) {
       if ((st = flush_page(w, L, err))) return st;
       continue;
     }
-    size_t room = page - pend;
-    int64_t n;
-    if (flat && L->conv != CV_BYTES) {
-      size_t per = (size_t)(L->conv == CV_BOOL ? 1 : L->out_w) + 1;
-      n = (int64_t)(room / per);
-    } else if (flat) {
-      /* binary search the offsets: the most rows whose PLAIN bytes fit the room */
-      const int64_t *off = pl_column_offsets(col);
-      int64_t lo = 1, hi = r1 - r;
-      if ((size_t)(off[r + 1] - off[r]) + 4 > room) {
-        n = 1;
+    const uint64_t gap = page - pend;
+    int64_t n, left = r1 - r;
+    if (left > (int64_t)1 << 24) left = (int64_t)1 << 24; /* keeps the levels of one step under int32 */
+    sel s = {0};
+    if (flat) {
+      if (L->conv != CV_BYTES) {
+        uint64_t per = (uint64_t)(L->conv == CV_BOOL ? 1 : L->out_w) * 8 + lvbits;
+        n = (int64_t)((gap - 1) / per);
       } else {
+        /* the most rows whose bits (a null counted as a 4-byte length) stay under gap */
+        const int64_t *off = pl_column_offsets(col);
+        const uint64_t per = 32 + lvbits;
+        int64_t lo = 0, hi = left;
         while (lo < hi) {
           int64_t mid = lo + (hi - lo + 1) / 2;
-          size_t bytes = (size_t)(off[r + mid] - off[r]) + 4 * (size_t)mid;
-          if (bytes <= room) lo = mid;
+          uint64_t bits = (uint64_t)(off[r + mid] - off[r]) * 8 + (uint64_t)mid * per;
+          if (bits < gap) lo = mid;
           else hi = mid - 1;
         }
         n = lo;
       }
-    } else {
-      double per = L->n_rows > 0 ? (double)pend / (double)L->n_rows : L->row_guess > 0 ? L->row_guess : row_bytes_hint;
-      if (per < 1) per = 1;
-      n = (int64_t)((double)room / per);
-    }
-    if (n < 1) n = 1;
-    if (n > r1 - r) n = r1 - r;
-    if (n > (int64_t)1 << 24) n = (int64_t)1 << 24; /* keeps the levels of one page under int32 */
-
-    sel s = {0};
-    if (flat) {
+      if (n < 1) n = 1;
+      if (n > left) n = left;
       bool has_nulls = L->steps[0].nullable && col->validity.len > 0 && col->null_count != 0;
       s.start = r;
       s.end = r + n;
@@ -1850,9 +1935,10 @@ static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col
       }
       L->n_levels += n;
     } else if (L->depth == 2 && L->steps[0].kind == NODE_LIST && L->steps[1].kind == NODE_PRIM &&
-               shred_list_prim(L, col, r, n, &s, &st, err)) {
+               shred_list_prim(L, col, r, left, gap, &s, &n, &st, err)) {
       if (st) return st;
     } else {
+      /* row by row, each row's bits counted exactly: stop after the row reaching gap */
       shred_ctx c = {.L = L, .defb = &L->def, .repb = &L->rep, .idxb = &w->idx, .err = err};
       c.nlev = L->n_levels;
       c.caplev = L->n_levels;
@@ -1861,8 +1947,20 @@ static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col
       w->idx.len = 0;
       c.idx = (int64_t *)(void *)w->idx.data;
       c.capidx = (int64_t)(w->idx.cap / 8);
-      for (int64_t i = r; i < r + n; i++)
-        if (!shred(&c, 0, col, i, 0, 0)) return c.st;
+      const bool bytes = L->conv == CV_BYTES;
+      const int64_t *loff = bytes ? pl_column_offsets(lc) : NULL;
+      const uint64_t vbits = bytes ? 32 : (uint64_t)(L->conv == CV_BOOL ? 1 : L->out_w) * 8;
+      uint64_t acc = 0;
+      n = 0;
+      while (n < left) {
+        int64_t l0 = c.nlev, v0 = c.nidx;
+        if (!shred(&c, 0, col, r + n, 0, 0)) return c.st;
+        n++;
+        acc += (uint64_t)(c.nlev - l0) * lvbits + (uint64_t)(c.nidx - v0) * vbits;
+        if (bytes)
+          for (int64_t k = v0; k < c.nidx; k++) acc += (uint64_t)(loff[c.idx[k] + 1] - loff[c.idx[k]]) * 8;
+        if (acc >= gap) break;
+      }
       L->def.len = L->max_def > 0 ? (size_t)c.nlev * 2 : 0;
       L->rep.len = L->max_rep > 0 ? (size_t)c.nlev * 2 : 0;
       L->n_levels = c.nlev;
@@ -1880,6 +1978,13 @@ static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col
     r += n;
   }
   return PL_OK;
+}
+
+/* Page bits of the rows of the current row group, over every leaf. */
+static uint64_t rg_bits(const pl_parquet_writer *w) {
+  uint64_t t = 0;
+  for (int i = 0; i < w->n_leaves; i++) t += (uint64_t)w->leaves[i].c_bits + page_bits(&w->leaves[i]);
+  return t;
 }
 
 pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, pl_error *err) {
@@ -1903,47 +2008,49 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
     if (!b->nullable && c->validity.len > 0 && c->null_count != 0)
       return pl_error_set(err, PL_EINVAL, "%s: column '%s' is not nullable but holds nulls", w->path, a->name);
   }
-  int64_t nrows = batch->length;
-  if (nrows == 0) return PL_OK;
-  /* PLAIN bytes per row of each top-level column, the first guess for nested leaves */
-  double *hint = pl_malloc((size_t)s->n_fields * sizeof *hint);
-  double batch_per_row = 0;
-  for (int i = 0; i < s->n_fields; i++) {
-    hint[i] = (double)pl_column_bytes(batch->columns[i]) / (double)nrows;
-    batch_per_row += hint[i];
-  }
-  if (batch_per_row < 1) batch_per_row = 1;
+  const int64_t nrows = batch->length;
+  const uint64_t target = (uint64_t)w->o.row_group_bytes * 8;
   pl_status st = PL_OK;
   int64_t r = 0;
+  /* Row groups are checked at the end of "strides" of rows. A stride's length is fixed when it
+   * starts, from the rows already in the row group (or the last row group) — never from the
+   * batch — and a stride spans batches, so the cuts depend on the rows alone. */
   while (r < nrows) {
+    if (w->stride_left == 0) {
+      uint64_t have = rg_bits(w);
+      uint64_t gap = have < target ? target - have : 1;
+      uint64_t bits = w->rg_rows > 0 ? have : (uint64_t)w->prev_rg_bits;
+      uint64_t rows = w->rg_rows > 0 ? (uint64_t)w->rg_rows : (uint64_t)w->prev_rg_rows;
+      uint64_t k = 1;
+      if (bits > 0 && rows > 0) {
+        unsigned __int128 q = ((unsigned __int128)gap * rows + bits - 1) / bits; /* ceil(gap / avg) */
+        k = q > ((uint64_t)1 << 40) ? (uint64_t)1 << 40 : (uint64_t)q;
+        if (k < 1) k = 1;
+      }
+      if (w->o.row_group_rows > 0 && k > (uint64_t)(w->o.row_group_rows - w->rg_rows))
+        k = (uint64_t)(w->o.row_group_rows - w->rg_rows);
+      w->stride_left = (int64_t)k;
+    }
     int64_t n = nrows - r;
-    if (w->o.row_group_rows > 0 && n > w->o.row_group_rows - w->rg_rows) n = w->o.row_group_rows - w->rg_rows;
-    size_t rg_bytes = 0;
-    for (int i = 0; i < w->n_leaves; i++) rg_bytes += (size_t)w->leaves[i].c_plain + leaf_pending_bytes(&w->leaves[i]);
-    double per = w->rg_rows > 0 && rg_bytes > 0 ? (double)rg_bytes / (double)w->rg_rows : batch_per_row;
-    double fit = rg_bytes < w->o.row_group_bytes ? (double)(w->o.row_group_bytes - rg_bytes) / per : 1;
-    if (fit < 1) fit = 1;
-    if ((double)n > fit) n = (int64_t)fit;
+    if (n > w->stride_left) n = w->stride_left;
     for (int i = 0; i < w->n_leaves; i++) {
       leaf *L = &w->leaves[i];
-      st = append_rows(w, L, batch->columns[L->top], r, r + n, hint[L->top], err);
+      st = append_rows(w, L, batch->columns[L->top], r, r + n, err);
       if (st) {
         char nm[256];
         if (!w->failed) pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
         fail(w, st, err);
-        goto out;
+        return st;
       }
     }
     w->rg_rows += n;
+    w->stride_left -= n;
     r += n;
-    rg_bytes = 0;
-    for (int i = 0; i < w->n_leaves; i++) rg_bytes += (size_t)w->leaves[i].c_plain + leaf_pending_bytes(&w->leaves[i]);
-    if (rg_bytes >= w->o.row_group_bytes || (w->o.row_group_rows > 0 && w->rg_rows >= w->o.row_group_rows)) {
-      if ((st = flush_row_group(w, err))) goto out;
+    if (w->stride_left == 0 &&
+        (rg_bits(w) >= target || (w->o.row_group_rows > 0 && w->rg_rows >= w->o.row_group_rows))) {
+      if ((st = flush_row_group(w, err))) return st;
     }
   }
-out:
-  pl_free(hint);
   return st;
 }
 
@@ -1956,6 +2063,8 @@ static void writer_free(pl_parquet_writer *w) {
     pl_buf_release(&L->def);
     pl_buf_release(&L->rep);
     pl_buf_release(&L->plain);
+    release_segs(L);
+    pl_free(L->segs);
     pl_buf_release(&L->pages);
     pl_buf_release(&L->dictpage);
     pl_buf_release(&L->st.bmin);
@@ -1969,6 +2078,7 @@ static void writer_free(pl_parquet_writer *w) {
   pl_buf_release(&w->cbuf);
   pl_buf_release(&w->lv);
   pl_buf_release(&w->hdr);
+  pl_buf_release(&w->join);
   pl__compressor_free(w->comp);
   pl_pq_file_metadata_release(&w->md);
   pl_schema_release(&w->schema);

@@ -39,6 +39,17 @@ static inline int pl__uleb(uint8_t *p, uint64_t v) {
   return n;
 }
 
+/* Makes room for `extra` more bytes. Small growth doubles (amortised appends); a jump past
+ * twice the capacity (a big value, a big page) reserves the exact size, so one 128 MiB value
+ * costs 128 MiB and not the next power of two. */
+static inline pl_status pl__buf_grow(pl_buf *b, size_t extra, pl_error *err) {
+  size_t need;
+  if (__builtin_add_overflow(b->len, extra, &need)) return pl_error_set(err, PL_ENOMEM, "buffer size overflows");
+  if (need <= b->cap) return PL_OK;
+  if (need > 2 * b->cap && need > ((size_t)1 << 20)) return pl_buf_reserve_total(b, need, err);
+  return pl_buf_reserve(b, extra, err);
+}
+
 /* ------------------------------------------------------------------ compress.c */
 /* A reusable compressor for one codec and level (the contexts are kept between pages). */
 typedef struct pl__compressor pl__compressor;
@@ -46,5 +57,10 @@ pl__compressor *pl__compressor_new(pl_codec codec, int level, pl_error *err);
 void pl__compressor_free(pl__compressor *c);
 /* Appends the compressed form of src[0..n) to out (UNCOMPRESSED copies). */
 pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *out, pl_error *err);
+/* Appends the compressed form of a[0..na) followed by b[0..nb) (one frame/block, as if the two
+ * were one buffer). ZSTD and UNCOMPRESSED read the two pieces in place; the other codecs join
+ * them in `scratch` first. */
+pl_status pl__compress2(pl__compressor *c, const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                        pl_buf *out, pl_buf *scratch, pl_error *err);
 
 #endif
