@@ -304,6 +304,7 @@ static pl_status stats_field(tr *t, const field *f, void *obj) {
   case 6: return rd_bytes(t, f, &s->min_value);
   case 7: s->has_is_max_exact = true; return rd_bool_field(t, f, &s->is_max_value_exact);
   case 8: s->has_is_min_exact = true; return rd_bool_field(t, f, &s->is_min_value_exact);
+  case 9: s->has_nan_count = true; return rd_i64_field(t, f, &s->nan_count);
   default: return skip(t, f->type);
   }
 }
