@@ -286,6 +286,27 @@ static void test_dates_and_sprintf(void **state) {
   pl_free(s);
 }
 
+static void test_utf8_next(void **state) {
+  (void)state;
+  bool ok;
+  assert_int_equal(pl_utf8_next((const uint8_t *)"a", 1, &ok), 1);
+  assert_true(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xc3\xa9", 2, &ok), 2); /* é */
+  assert_true(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xf0\x9f\x98\x80", 4, &ok), 4); /* U+1F600 */
+  assert_true(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xc0\xaf", 2, &ok), 1); /* overlong lead */
+  assert_false(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xed\xa0\x80", 3, &ok), 1); /* surrogate */
+  assert_false(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xe2\x82", 2, &ok), 2); /* truncated */
+  assert_false(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xf0\x9f\x41", 3, &ok), 2); /* bad 3rd byte */
+  assert_false(ok);
+  assert_int_equal(pl_utf8_next((const uint8_t *)"\xff", 1, &ok), 1);
+  assert_false(ok);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_budget_contention),  cmocka_unit_test(test_budget_peak_exact),
@@ -295,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_queue_blocks_when_full), cmocka_unit_test(test_pool_runs_everything),
       cmocka_unit_test(test_parse_size),         cmocka_unit_test(test_error_prefix),
       cmocka_unit_test(test_hash), cmocka_unit_test(test_dates_and_sprintf),
+      cmocka_unit_test(test_utf8_next),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

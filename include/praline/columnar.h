@@ -147,6 +147,10 @@ static inline const int64_t *pl_column_offsets(const pl_column *c) {
   return (const int64_t *)c->offsets.data;
 }
 
+/* The integer at `row` of an int*, uint* (up to 32 bits: zero-extended; uint64: the bits),
+ * date32, time or timestamp column, widened to int64. */
+int64_t pl_column_int_at(const pl_column *c, int64_t row);
+
 /* Builders: append one value, n nulls, or whole slices. Integer/temporal appends convert to
  * the column's width (the caller guarantees range). Appending a wrong kind is PL_EINVAL. */
 pl_status pl_column_append_null(pl_column *c, pl_error *err);

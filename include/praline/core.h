@@ -167,6 +167,10 @@ uint64_t pl_peak_rss(void);
 /* Physical memory, or the cgroup limit when one is set and lower. */
 uint64_t pl_system_memory(void);
 int pl_cpu_count(void);
+/* UTF-8: the length of the sequence that starts at p[0] (n >= 1 bytes available). Sets *valid.
+ * When the sequence is ill-formed, returns the length of its maximal subpart (at least 1), the
+ * unit that WHATWG's TextDecoder replaces with one U+FFFD. */
+size_t pl_utf8_next(const uint8_t *p, size_t n, bool *valid);
 /* Proleptic Gregorian calendar <-> days since 1970-01-01 (H. Hinnant's algorithms). */
 int64_t pl_days_from_civil(int64_t y, unsigned m, unsigned d);
 void pl_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);

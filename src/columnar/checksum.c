@@ -294,37 +294,15 @@ static void put_json_string(sink *s, const uint8_t *p, size_t n) {
       continue;
     }
     if (b >= 0x80) {
-      int need;
-      uint8_t lo = 0x80, hi = 0xBF;
-      if (b >= 0xC2 && b <= 0xDF) need = 1;
-      else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2;
-        if (b == 0xE0) lo = 0xA0;
-        if (b == 0xED) hi = 0x9F;
-      } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3;
-        if (b == 0xF0) lo = 0x90;
-        if (b == 0xF4) hi = 0x8F;
-      } else {
-        need = -1;
+      bool ok;
+      size_t len = pl_utf8_next(p + i, n - i, &ok);
+      if (!ok) {
+        /* ill-formed: flush the run, one U+FFFD for the maximal subpart */
+        sink_put(s, p + run, i - run);
+        sink_put(s, fffd, 3);
+        run = i + len;
       }
-      size_t j = i + 1;
-      bool ok = need > 0;
-      for (int seen = 0; ok && seen < need; seen++, j++) {
-        if (j >= n || p[j] < lo || p[j] > hi) ok = false;
-        lo = 0x80;
-        hi = 0xBF;
-        if (!ok) break;
-      }
-      if (ok) {
-        i = j;
-        continue;
-      }
-      /* ill-formed: flush the run, one U+FFFD for the maximal subpart p[i..j) */
-      sink_put(s, p + run, i - run);
-      sink_put(s, fffd, 3);
-      i = need > 0 ? (j > n ? n : j) : i + 1;
-      run = i;
+      i += len;
       continue;
     }
     sink_put(s, p + run, i - run);
@@ -424,20 +402,6 @@ static void put_time(sink *s, int64_t v, pl_time_unit unit) {
 /* ------------------------------------------------------------------ values */
 static void render(sink *s, const pl_column *c, int64_t row);
 
-static int64_t read_int(const pl_column *c, int64_t row) {
-  const uint8_t *v = c->values.data;
-  switch (c->type.id) {
-  case PL_INT8: return ((const int8_t *)v)[row];
-  case PL_INT16: return ((const int16_t *)v)[row];
-  case PL_INT32: case PL_DATE32: return ((const int32_t *)v)[row];
-  case PL_UINT8: return ((const uint8_t *)v)[row];
-  case PL_UINT16: return ((const uint16_t *)v)[row];
-  case PL_UINT32: return ((const uint32_t *)v)[row];
-  case PL_TIME: /* int32 for seconds and millis, int64 for micros and nanos */
-    return c->type.unit <= PL_MILLI ? ((const int32_t *)v)[row] : ((const int64_t *)v)[row];
-  default: return ((const int64_t *)v)[row];
-  }
-}
 
 static void render_nested(sink *s, const pl_column *c, int64_t row) {
   const int64_t *off = pl_column_offsets(c);
@@ -487,7 +451,7 @@ static void render(sink *s, const pl_column *c, int64_t row) {
   case PL_BOOL: sink_str(s, pl_bit_get(v, row) ? "true" : "false"); break;
   case PL_INT8: case PL_INT16: case PL_INT32: case PL_INT64:
   case PL_UINT8: case PL_UINT16: case PL_UINT32:
-    put_i64(s, read_int(c, row));
+    put_i64(s, pl_column_int_at(c, row));
     break;
   case PL_UINT64: put_u64(s, ((const uint64_t *)v)[row]); break;
   case PL_FLOAT16: {
@@ -511,9 +475,9 @@ static void render(sink *s, const pl_column *c, int64_t row) {
     break;
   case PL_DATE32:
     sink_byte(s, 'd');
-    put_i64(s, read_int(c, row));
+    put_i64(s, pl_column_int_at(c, row));
     break;
-  case PL_TIME: put_time(s, read_int(c, row), c->type.unit); break;
+  case PL_TIME: put_time(s, pl_column_int_at(c, row), c->type.unit); break;
   case PL_TIMESTAMP: {
     static const int64_t to_ns[] = {1000000000, 1000000, 1000, 1};
     sink_byte(s, 't');

@@ -387,3 +387,18 @@ pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t s
   dst->null_count += nulls;
   return PL_OK;
 }
+
+int64_t pl_column_int_at(const pl_column *c, int64_t row) {
+  const uint8_t *v = c->values.data;
+  switch (c->type.id) {
+  case PL_INT8: return ((const int8_t *)v)[row];
+  case PL_INT16: return ((const int16_t *)v)[row];
+  case PL_INT32: case PL_DATE32: return ((const int32_t *)v)[row];
+  case PL_UINT8: return ((const uint8_t *)v)[row];
+  case PL_UINT16: return ((const uint16_t *)v)[row];
+  case PL_UINT32: return ((const uint32_t *)v)[row];
+  case PL_TIME: /* int32 for seconds and millis, int64 for micros and nanos */
+    return c->type.unit <= PL_MILLI ? ((const int32_t *)v)[row] : ((const int64_t *)v)[row];
+  default: return ((const int64_t *)v)[row];
+  }
+}

@@ -118,5 +118,35 @@ void pl_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = yoe + era * 400 + (*m <= 2);
 }
 
+size_t pl_utf8_next(const uint8_t *p, size_t n, bool *valid) {
+  uint8_t b = p[0], lo = 0x80, hi = 0xBF;
+  int need;
+  *valid = false;
+  if (b < 0x80) {
+    *valid = true;
+    return 1;
+  }
+  if (b >= 0xC2 && b <= 0xDF) need = 1;
+  else if (b >= 0xE0 && b <= 0xEF) {
+    need = 2;
+    if (b == 0xE0) lo = 0xA0; /* no overlong forms */
+    if (b == 0xED) hi = 0x9F; /* no surrogates */
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    need = 3;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
+  } else {
+    return 1;
+  }
+  size_t j = 1;
+  for (int seen = 0; seen < need; seen++, j++) {
+    if (j >= n || p[j] < lo || p[j] > hi) return j;
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  *valid = true;
+  return j;
+}
+
 const char *pl_version(void) { return PL_VERSION; }
 const char *pl_version_full(void) { return "praline version " PL_VERSION " (build " PL_GIT_HASH ")"; }

@@ -12,30 +12,13 @@
 bool pl__utf8_valid(const uint8_t *p, size_t n) {
   size_t i = 0;
   while (i < n) {
-    uint8_t b = p[i];
-    if (b < 0x80) {
+    if (p[i] < 0x80) {
       i++;
       continue;
     }
-    int need;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) need = 1;
-    else if (b >= 0xE0 && b <= 0xEF) {
-      need = 2;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      need = 3;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else return false;
-    if ((size_t)need > n - i - 1) return false;
-    for (int k = 1; k <= need; k++) {
-      if (p[i + k] < lo || p[i + k] > hi) return false;
-      lo = 0x80;
-      hi = 0xBF;
-    }
-    i += (size_t)need + 1;
+    bool ok;
+    i += pl_utf8_next(p + i, n - i, &ok);
+    if (!ok) return false;
   }
   return true;
 }

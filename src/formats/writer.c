@@ -37,19 +37,6 @@ static atomic_uint tmp_counter;
   do { if (pl_buf_append((buf), (p), (n), err)) return err ? err->code : PL_ENOMEM; } while (0)
 #define PUTS(buf, s) PUT(buf, s, strlen(s))
 
-static int64_t read_int(const pl_column *c, int64_t row) {
-  const uint8_t *v = c->values.data;
-  switch (c->type.id) {
-  case PL_INT8: return ((const int8_t *)v)[row];
-  case PL_INT16: return ((const int16_t *)v)[row];
-  case PL_INT32: case PL_DATE32: return ((const int32_t *)v)[row];
-  case PL_UINT8: return ((const uint8_t *)v)[row];
-  case PL_UINT16: return ((const uint16_t *)v)[row];
-  case PL_UINT32: return ((const uint32_t *)v)[row];
-  case PL_TIME: return pl_type_byte_width(&c->type) == 4 ? ((const int32_t *)v)[row] : ((const int64_t *)v)[row];
-  default: return ((const int64_t *)v)[row];
-  }
-}
 
 static int64_t floordiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
@@ -78,13 +65,13 @@ static bool scalar_text(const pl_column *c, int64_t row, char *buf, size_t cap, 
   switch (c->type.id) {
   case PL_BOOL: *n = (size_t)snprintf(buf, cap, "%s", pl_bit_get(c->values.data, row) ? "true" : "false"); return true;
   case PL_INT8: case PL_INT16: case PL_INT32: case PL_INT64: case PL_UINT8: case PL_UINT16: case PL_UINT32:
-    *n = (size_t)snprintf(buf, cap, "%lld", (long long)read_int(c, row));
+    *n = (size_t)snprintf(buf, cap, "%lld", (long long)pl_column_int_at(c, row));
     return true;
   case PL_UINT64: *n = (size_t)snprintf(buf, cap, "%llu", (unsigned long long)((const uint64_t *)c->values.data)[row]); return true;
   case PL_FLOAT32: pl_format_js_double((double)((const float *)c->values.data)[row], buf); *n = strlen(buf); return true;
   case PL_FLOAT64: pl_format_js_double(((const double *)c->values.data)[row], buf); *n = strlen(buf); return true;
-  case PL_DATE32: *n = fmt_date(buf, cap, read_int(c, row)); return true;
-  case PL_TIMESTAMP: *n = fmt_timestamp(buf, cap, read_int(c, row), c->type.unit, c->type.tz != NULL); return true;
+  case PL_DATE32: *n = fmt_date(buf, cap, pl_column_int_at(c, row)); return true;
+  case PL_TIMESTAMP: *n = fmt_timestamp(buf, cap, pl_column_int_at(c, row), c->type.unit, c->type.tz != NULL); return true;
   case PL_LIST: case PL_STRUCT: case PL_MAP: case PL_STRING: return false;
   default: { /* binary as hex, decimal/float16/time canonical */
     size_t k = pl_canonical_value(c, row, buf, cap);

@@ -154,18 +154,6 @@ struct pl_parquet_writer {
 static atomic_uint tmp_counter;
 
 /* ------------------------------------------------------------------ small helpers */
-static char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xsprintf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = pl_malloc((size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
 
 static void put_le32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v;
@@ -692,9 +680,9 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   const char *slash = strrchr(path, '/');
   unsigned n = atomic_fetch_add(&tmp_counter, 1);
   if (slash)
-    w->tmp = xsprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - path), path, slash + 1, (long)getpid(), n);
+    w->tmp = pl_sprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - path), path, slash + 1, (long)getpid(), n);
   else
-    w->tmp = xsprintf(".%s.tmp-%ld-%u", path, (long)getpid(), n);
+    w->tmp = pl_sprintf(".%s.tmp-%ld-%u", path, (long)getpid(), n);
   w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (w->fd < 0) {
     int e = errno;

@@ -1158,22 +1158,10 @@ pl_status pl_pipeline_validate(pl_pipeline *p, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ manifests and cache */
-static char *printf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *printf_alloc(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  char *s = pl_malloc((size_t)n + 1);
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  return s;
-}
 
 static char *location(const pl_pipeline *p, int owner, const char *field) {
   const op *w = &p->ops[owner];
-  return printf_alloc("%s/%s/%s/%s", p->name, w->run_id, w->id, field);
+  return pl_sprintf("%s/%s/%s/%s", p->name, w->run_id, w->id, field);
 }
 
 static json_t *manifest(const pl_pipeline *p, int i) {
@@ -1206,7 +1194,7 @@ static json_t *manifest(const pl_pipeline *p, int i) {
 }
 
 static pl_status write_json(const char *path, json_t *j, pl_error *err) {
-  char *tmp = printf_alloc("%s.tmp", path);
+  char *tmp = pl_sprintf("%s.tmp", path);
   int rc = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   if (rc == 0) rc = rename(tmp, path);
   pl_status st = rc ? pl_error_set(err, PL_EIO, "%s: cannot write: %s", path, strerror(errno)) : PL_OK;
@@ -1234,7 +1222,7 @@ static bool is_dir(const char *p) {
 
 /* A cache entry is usable when it exists and the directories it points at still do. */
 static bool cache_lookup(pl_pipeline *p, op *o) {
-  char *path = printf_alloc("%s/%s/cache/%016llx.json", p->base, p->name, (unsigned long long)o->key);
+  char *path = pl_sprintf("%s/%s/cache/%016llx.json", p->base, p->name, (unsigned long long)o->key);
   json_t *j = json_load_file(path, 0, NULL);
   pl_free(path);
   if (!j) return false;
@@ -1242,7 +1230,7 @@ static bool cache_lookup(pl_pipeline *p, op *o) {
   const char *ix = json_string_value(json_object_get(json_object_get(j, "index"), "location"));
   bool ok = rid && ix;
   if (ok) {
-    char *d = printf_alloc("%s/%s", p->base, ix);
+    char *d = pl_sprintf("%s/%s", p->base, ix);
     ok = is_dir(d);
     pl_free(d);
   }
@@ -1274,8 +1262,8 @@ static char *new_run_id(const pl_pipeline *p) {
   char ts[32];
   strftime(ts, sizeof ts, "%Y%m%d%H%M%S", &tm);
   for (int k = 1;; k++) {
-    char *id = k == 1 ? printf_alloc("%s-%s", p->name, ts) : printf_alloc("%s-%s-%d", p->name, ts, k);
-    char *d = printf_alloc("%s/%s/%s", p->base, p->name, id);
+    char *id = k == 1 ? pl_sprintf("%s-%s", p->name, ts) : pl_sprintf("%s-%s-%d", p->name, ts, k);
+    char *d = pl_sprintf("%s/%s/%s", p->base, p->name, id);
     bool exists = is_dir(d);
     pl_free(d);
     if (!exists) return id;
@@ -1284,7 +1272,7 @@ static char *new_run_id(const pl_pipeline *p) {
 }
 
 static char *comp_dir(const pl_pipeline *p, const char *run_id, const op *o, const char *sub) {
-  return printf_alloc("%s/%s/%s/%s/%s", p->base, p->name, run_id, o->id, sub);
+  return pl_sprintf("%s/%s/%s/%s/%s", p->base, p->name, run_id, o->id, sub);
 }
 
 /* One engine run: operations [k, end). The source is the load (k = 0), a repartition of the
@@ -1329,12 +1317,12 @@ static pl_status plan(pl_pipeline *p, pl_engine *e, int k, int end, const char *
     char **own = pl_calloc((size_t)prev->schema.n_fields, sizeof(char *));
     for (int32_t i = 1; i < prev->schema.n_fields; i++) {
       char *l = location(p, prev->owner[i], prev->schema.fields[i].name);
-      own[i] = printf_alloc("%s/%s", p->base, l);
+      own[i] = pl_sprintf("%s/%s", p->base, l);
       locs[i] = own[i];
       pl_free(l);
     }
     char *l = location(p, prev->owner[0], "index");
-    char *ix = printf_alloc("%s/%s", p->base, l);
+    char *ix = pl_sprintf("%s/%s", p->base, l);
     pl_free(l);
     uint64_t psize = 0;
     if (repart) pl_parse_size(arg_str(&p->ops[k], "partition_size"), &psize, NULL);
@@ -1447,7 +1435,7 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
   if (st) return st;
   char *run_id = ro->resume ? pl_strdup(ro->resume) : new_run_id(p);
   if (ro->resume) {
-    char *d = printf_alloc("%s/%s/%s", p->base, p->name, run_id);
+    char *d = pl_sprintf("%s/%s/%s", p->base, p->name, run_id);
     bool ok = is_dir(d);
     pl_free(d);
     if (!ok) {
@@ -1529,12 +1517,12 @@ pl_status pl_pipeline_run(pl_pipeline *p, const pl_run_options *ro, pl_pipeline_
     o->rows_in = c ? c->rows_in : 0;
     o->rows_out = c ? c->rows_out : 0;
     json_t *m = manifest(p, i);
-    char *dir = printf_alloc("%s/%s/%s/%s", p->base, p->name, run_id, o->id);
-    char *mp = printf_alloc("%s/manifest.json", dir);
+    char *dir = pl_sprintf("%s/%s/%s/%s", p->base, p->name, run_id, o->id);
+    char *mp = pl_sprintf("%s/manifest.json", dir);
     st = mkdirs(dir, err);
     if (!st) st = write_json(mp, m, err);
-    char *cdir = printf_alloc("%s/%s/cache", p->base, p->name);
-    char *cp = printf_alloc("%s/%016llx.json", cdir, (unsigned long long)o->key);
+    char *cdir = pl_sprintf("%s/%s/cache", p->base, p->name);
+    char *cp = pl_sprintf("%s/%016llx.json", cdir, (unsigned long long)o->key);
     json_t *rows = json_object();
     json_object_set_new(rows, "in", json_integer(o->rows_in));
     json_object_set_new(rows, "out", json_integer(o->rows_out));
