@@ -5,13 +5,13 @@
 #   duck  - node bench/duckdb_w2.mjs (DuckDB, threads=2, memory_limit as given)
 # Each case runs REPS times (interleaved: yaml, capi, duck, yaml, ...); the best time is kept,
 # and the peak RSS is the largest of the runs (/usr/bin/time -v). Row counts must be equal.
-# LAION_DIR=DIR uses an existing laion set instead of generating one into build/bench.
+# DATA=DIR uses an existing laion set instead of generating one into build/bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 ROWS=${ROWS:-10000000}; FILES=${FILES:-16}; THREADS=${THREADS:-2}; REPS=${REPS:-2}
 WORKLOADS=${WORKLOADS:-"w2a w2"}; MEMS=${MEMS:-"2GB 512MB"}
-src=${LAION_DIR:-$(laion_dataset "$ROWS" "$FILES")}
+src=${DATA:-$(laion_dataset "$ROWS" "$FILES")}
 out=$BENCH_OUT/w2y
 echo "bench/w2_yaml: $src, $THREADS threads, best of $REPS; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
