@@ -34,7 +34,9 @@ run1() {
       local flag=""; [ "$wl" = w2 ] && flag="--dedup"
       j=$(/usr/bin/time -v -o "$t" node bench/duckdb_w2.mjs --input "$src" --out "$out/$sys-$wl/out.parquet" \
             --threads "$THREADS" --memory-limit "$mem" $flag 2>/dev/null | tail -1 || true)
-      if [ -z "$j" ]; then echo "null null"; else echo "$(jq -r .seconds <<<"$j") $(jq -r .rows_out <<<"$j")"; fi ;;
+      # a failed COPY (out of memory) prints rows_out null: no time is kept for it
+      if [ -z "$j" ] || [ "$(jq -r .rows_out <<<"$j")" = null ]; then echo "null null"
+      else echo "$(jq -r .seconds <<<"$j") $(jq -r .rows_out <<<"$j")"; fi ;;
   esac | tr '\n' ' '
   echo "$(( $(peak_rss_kb "$t") * 1024 ))"
   rm -rf "$out/$sys-$wl"
