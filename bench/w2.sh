@@ -2,12 +2,12 @@
 # bench/w2: W2a (load, filter width >= 256 and height >= 256 and caption is not null, derive
 # caption_len, export zstd) and W2 (W2a + exact dedup on url keeping the smallest id), praline's
 # engine against DuckDB in the same run, 2 threads each, at 2GB and 512MB. Peak RSS from
-# /usr/bin/time -v. Row counts must match.
+# /usr/bin/time -v. Row counts must match. DATA=DIR uses an existing laion set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 ROWS=${ROWS:-10000000}; FILES=${FILES:-16}; THREADS=${THREADS:-2}
-src=$(laion_dataset "$ROWS" "$FILES")
+src=${DATA:-$(laion_dataset "$ROWS" "$FILES")}
 num() { echo "$1" | sed -E "s/.*\"$2\": ?([0-9.]+|null).*/\\1/"; }
 echo "bench/w2: $ROWS rows in $FILES files from $src, $THREADS threads" >&2
 for wl in w2a w2; do

@@ -208,10 +208,23 @@ static pl_status append_kept(pl__dedup *d, const rec *k, size_t n, pl_error *err
     snprintf(path, sizeof path, "%s/kept/part.%05lld", d->dir, (long long)k[i].p);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) return pl_error_set(err, PL_EIO, "%s: %s", path, strerror(errno));
-    for (size_t x = i; x < j; x++) {
-      if (write(fd, &k[x].id, 8) != 8) {
-        close(fd);
-        return pl_error_set(err, PL_EIO, "%s: write: %s", path, strerror(errno));
+    /* gathered into chunks: one write() per id was ~10 % of a W2 run in system time */
+    int64_t chunk[4096];
+    for (size_t x = i; x < j;) {
+      size_t m = 0;
+      while (x < j && m < sizeof chunk / sizeof chunk[0]) chunk[m++] = k[x++].id;
+      const uint8_t *at = (const uint8_t *)chunk;
+      size_t left = m * sizeof chunk[0];
+      while (left > 0) {
+        ssize_t w = write(fd, at, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          int e = errno;
+          close(fd);
+          return pl_error_set(err, PL_EIO, "%s: write: %s", path, w < 0 ? strerror(e) : "no progress");
+        }
+        at += w;
+        left -= (size_t)w;
       }
     }
     close(fd);
