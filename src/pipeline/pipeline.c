@@ -174,6 +174,22 @@ pl_pipeline *pl_pipeline_new(const char *name, const char *base_path, pl_error *
 static const char *known_top[] = {"name", "base_path", "description", "operations"};
 static const char *known_op[] = {"component", "name", "arguments", "consumes", "produces"};
 
+/* Fails, at the offending key, on the first key of `map` that is not one of `known`,
+ * suggesting the nearest known one. `where` follows "unknown key '...'" in the message. */
+static pl_status check_keys(const pl_pipeline *p, const pl__ynode *map, int n_known,
+                            const char *const *known, const char *where, pl_error *err) {
+  for (int i = 0; i < map->n; i++) {
+    bool ok = false;
+    for (int k = 0; k < n_known; k++) ok |= strcmp(map->keys[i], known[k]) == 0;
+    if (ok) continue;
+    char s[96], m[256];
+    suggest(s, sizeof s, map->keys[i], n_known, known);
+    snprintf(m, sizeof m, "unknown key '%s'%s%s", map->keys[i], where, s);
+    return at_key(p, map, i, err, m);
+  }
+  return PL_OK;
+}
+
 static pl_status add_op(pl_pipeline *p, const char *component, const pl__ynode *node, const pl__ynode *cnode,
                         const pl__ynode *args, pl_error *err) {
   if (p->n == PL_PIPELINE_MAX_OPS)
@@ -218,17 +234,7 @@ pl_pipeline *pl_pipeline_load(const char *path, pl_error *err) {
     at(p, root, err, "a pipeline is a mapping with name, base_path and operations");
     goto fail;
   }
-  for (int i = 0; i < root->n; i++) {
-    bool ok = false;
-    for (int k = 0; k < 4; k++) ok |= strcmp(root->keys[i], known_top[k]) == 0;
-    if (!ok) {
-      char s[96], m[256];
-      suggest(s, sizeof s, root->keys[i], 4, known_top);
-      snprintf(m, sizeof m, "unknown key '%s'%s", root->keys[i], s);
-      at_key(p, root, i, err, m);
-      goto fail;
-    }
-  }
+  if (check_keys(p, root, 4, known_top, "", err)) goto fail;
   const pl__ynode *name = pl__ymap_get(root, "name"), *base = pl__ymap_get(root, "base_path");
   const pl__ynode *ops = pl__ymap_get(root, "operations");
   if (!name || name->kind != PL_Y_SCALAR || !*name->str) {
@@ -251,17 +257,7 @@ pl_pipeline *pl_pipeline_load(const char *path, pl_error *err) {
       at(p, o, err, "an operation is a mapping with 'component' and 'arguments'");
       goto fail;
     }
-    for (int k = 0; k < o->n; k++) {
-      bool ok = false;
-      for (int j = 0; j < 5; j++) ok |= strcmp(o->keys[k], known_op[j]) == 0;
-      if (!ok) {
-        char s[96], m[256];
-        suggest(s, sizeof s, o->keys[k], 5, known_op);
-        snprintf(m, sizeof m, "unknown key '%s' in an operation%s", o->keys[k], s);
-        at_key(p, o, k, err, m);
-        goto fail;
-      }
-    }
+    if (check_keys(p, o, 5, known_op, " in an operation", err)) goto fail;
     const pl__ynode *c = pl__ymap_get(o, "component");
     if (!c || c->kind != PL_Y_SCALAR) {
       at(p, c ? c : o, err, "expected 'component' (a built-in name or a spec path)");
