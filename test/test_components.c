@@ -11,18 +11,11 @@
 static char *g_dir, *g_in;
 
 static int setup(void **state) {
-  g_dir = tu_mkdtemp("components");
-  g_in = malloc(strlen(g_dir) + 8);
-  sprintf(g_in, "%s/in", g_dir);
-  int rc = tu_run(NULL, "%s generate laion --rows 5000 --files 1 --seed 3 --out '%s' >/dev/null 2>&1",
-                  tu_praline_bin(), g_in);
-  assert_int_equal(rc, 0);
+  tu_laion_fixture("components", 5000, 1, 3, &g_dir, &g_in);
   return 0;
 }
 static int teardown(void **state) {
-  tu_rmrf(g_dir);
-  pl_free(g_dir);
-  free(g_in);
+  tu_laion_fixture_free(g_dir, g_in);
   return 0;
 }
 

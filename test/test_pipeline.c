@@ -12,18 +12,11 @@
 static char *g_dir, *g_in;
 
 static int setup(void **state) {
-  g_dir = tu_mkdtemp("pipeline");
-  g_in = malloc(strlen(g_dir) + 8);
-  sprintf(g_in, "%s/in", g_dir);
-  int rc = tu_run(NULL, "%s generate laion --rows 30000 --files 2 --seed 7 --out '%s' >/dev/null 2>&1",
-                  tu_praline_bin(), g_in);
-  assert_int_equal(rc, 0);
+  tu_laion_fixture("pipeline", 30000, 2, 7, &g_dir, &g_in);
   return 0;
 }
 static int teardown(void **state) {
-  tu_rmrf(g_dir);
-  pl_free(g_dir);
-  free(g_in);
+  tu_laion_fixture_free(g_dir, g_in);
   return 0;
 }
 

@@ -58,4 +58,18 @@ static inline int tu_run(char **out, const char *fmt, ...) {
   else free(buf);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+/* A fresh temp dir (*dir) holding a generated laion dataset in <dir>/in (*in); both are freed
+ * with tu_laion_fixture_free. */
+static inline void tu_laion_fixture(const char *tag, int rows, int files, int seed, char **dir, char **in) {
+  *dir = tu_mkdtemp(tag);
+  *in = pl_sprintf("%s/in", *dir);
+  int rc = tu_run(NULL, "%s generate laion --rows %d --files %d --seed %d --out '%s' >/dev/null 2>&1",
+                  tu_praline_bin(), rows, files, seed, *in);
+  assert_int_equal(rc, 0);
+}
+static inline void tu_laion_fixture_free(char *dir, char *in) {
+  tu_rmrf(dir);
+  pl_free(dir);
+  pl_free(in);
+}
 #endif

@@ -469,7 +469,9 @@ static pl_status resolve(pl_pipeline *p, op *o, pl_error *err) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void list_dir(const char *dir, int *n, char ***v) {
+/* Every file under dir (recursively, hidden entries skipped) whose name ends in ext or ext2
+ * (may be NULL), appended to (*v)[*n]. */
+static void list_ext(const char *dir, const char *ext, const char *ext2, int *n, char ***v) {
   DIR *d = opendir(dir);
   if (!d) return;
   struct dirent *de;
@@ -479,9 +481,9 @@ static void list_dir(const char *dir, int *n, char ***v) {
     snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
     struct stat sb;
     if (stat(path, &sb)) continue;
-    size_t l = strlen(de->d_name);
-    if (S_ISDIR(sb.st_mode)) list_dir(path, n, v);
-    else if (l > 8 && !strcmp(de->d_name + l - 8, ".parquet")) {
+    size_t l = strlen(de->d_name), a = strlen(ext), b = ext2 ? strlen(ext2) : 0;
+    if (S_ISDIR(sb.st_mode)) list_ext(path, ext, ext2, n, v);
+    else if ((l > a && !strcmp(de->d_name + l - a, ext)) || (ext2 && l > b && !strcmp(de->d_name + l - b, ext2))) {
       *v = pl_realloc(*v, sizeof(char *) * (size_t)(*n + 1));
       (*v)[(*n)++] = pl_strdup(path);
     }
@@ -504,7 +506,7 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
   } else {
     struct stat sb;
     if (stat(path, &sb)) return at(p, pn, err, "load_from_parquet: path '%s': %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) list_dir(path, &o->n_files, &o->files);
+    if (S_ISDIR(sb.st_mode)) list_ext(path, ".parquet", NULL, &o->n_files, &o->files);
     else {
       o->files = pl_malloc(sizeof(char *));
       o->files[o->n_files++] = pl_strdup(path);
@@ -614,25 +616,6 @@ static pl_formats_options text_options(const op *o, pl_budget *b) {
   return fo;
 }
 
-static void list_ext(const char *dir, const char *ext, const char *ext2, int *n, char ***v) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.') continue;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-    struct stat sb;
-    if (stat(path, &sb)) continue;
-    size_t l = strlen(de->d_name), a = strlen(ext), b = ext2 ? strlen(ext2) : 0;
-    if (S_ISDIR(sb.st_mode)) list_ext(path, ext, ext2, n, v);
-    else if ((l > a && !strcmp(de->d_name + l - a, ext)) || (ext2 && l > b && !strcmp(de->d_name + l - b, ext2))) {
-      *v = pl_realloc(*v, sizeof(char *) * (size_t)(*n + 1));
-      (*v)[(*n)++] = pl_strdup(path);
-    }
-  }
-  closedir(d);
-}
 
 static pl_status validate_text_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
   const char *path = arg_str(o, "path");
