@@ -48,7 +48,7 @@ static pl_status w2_caption_len(const pl_batch *in, pl_batch *out, void *state, 
 static void w2_usage(const char *name) {
   fprintf(stderr,
           "usage: %s --input DIR --out DIR [--memory-limit 2GB] [--workers N]\n"
-          "       [--writer-threads 2] [--partition-size 128MB] [--codec zstd] [--run-id ID]\n"
+          "       [--writer-threads 2] [--partition-size 128MB] [--codec zstd] [--codec-level N] [--run-id ID]\n"
           "       [--resume] [--report FILE.json] [--test-writer-delay-ms MS]\n", name);
   exit(2);
 }
@@ -63,6 +63,7 @@ static int w2_main(int argc, char **argv, const char *name, bool dedup) {
   const char *input = NULL, *out = NULL;
   uint64_t psize = 0;
   pl_codec codec = PL_CODEC_ZSTD;
+  int level = 0; /* 0: the codec's default in praline */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--resume")) {
@@ -78,6 +79,7 @@ static int w2_main(int argc, char **argv, const char *name, bool dedup) {
     else if (!strcmp(a, "--report")) o.report_path = v;
     else if (!strcmp(a, "--workers")) o.workers = atoi(v);
     else if (!strcmp(a, "--writer-threads")) o.writer_threads = atoi(v);
+    else if (!strcmp(a, "--codec-level")) level = atoi(v);
     else if (!strcmp(a, "--test-writer-delay-ms")) o.test_writer_delay_ms = (unsigned)atoi(v);
     else if (!strcmp(a, "--codec")) {
       if (pl_codec_parse(v, &codec, &err)) goto fail;
@@ -97,6 +99,7 @@ static int w2_main(int argc, char **argv, const char *name, bool dedup) {
   xo.dir = xdir;
   pl_parquet_write_options_default(&xo.write);
   xo.write.codec = codec;
+  if (level) xo.write.codec_level = level;
 
   pl_schema p_filter, p_len;
   pl_schema_init(&p_filter);
