@@ -89,15 +89,20 @@ void pl__journal_close(pl__journal *j);
 
 /* ------------------------------------------------------------------ dedup */
 typedef struct pl__dedup pl__dedup;
-/* keys: indexes into the batches that will be spilled; id_col: the int64 id column. */
+/* Records go to memory charged to global (NULL: always to disk) while it has room, else to
+ * bucket files under spill_dir. */
 pl__dedup *pl__dedup_new(const char *spill_dir, uint64_t spill_limit, int n_buckets,
-                         pl_error *err);
-/* Appends (hash(keys), keys, id, partition, row) of every row of b to the bucket files.
- * Thread-safe. */
+                         pl_budget *global, pl_error *err);
+/* A worker is about to reserve r bytes of the global budget in stage 0: the in-memory keys
+ * never take room that reservation needs (they go to disk if they hold it). Thread-safe. */
+pl_status pl__dedup_reserving(pl__dedup *d, size_t r, pl_error *err);
+/* Appends (hash(keys), id, partition, keys) of every row of b to the buckets. Thread-safe. */
 pl_status pl__dedup_spill(pl__dedup *d, const pl_batch *b, int n_keys, const int *key_cols,
                           int id_col, int64_t p, int64_t row0, pl_error *err);
-/* Deduplicates every bucket within budget bytes of memory; after this, keep() answers. */
-pl_status pl__dedup_finish(pl__dedup *d, pl_budget *global, size_t max_bytes, pl_error *err);
+/* Deduplicates every bucket on `workers` threads, each reserving its memory from global
+ * (max_bytes: its limit); after this, kept() answers. */
+pl_status pl__dedup_finish(pl__dedup *d, pl_budget *global, size_t max_bytes, int workers,
+                           pl_error *err);
 /* The kept rows (row numbers within partition p, ascending) into *rows (pl_malloc'd). */
 pl_status pl__dedup_kept(pl__dedup *d, int64_t p, int64_t **rows, int64_t *n, pl_error *err);
 uint64_t pl__dedup_spilled(const pl__dedup *d);

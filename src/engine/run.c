@@ -867,7 +867,9 @@ static pl_status load_kept(pl_engine *e, task *t, int64_t **kept, pl_error *err)
 /* Runs partition p whole under reservation r; pushes it to the writers. Returns PL_ELIMIT
  * (without a message) when r turned out too small; *need then says how much is wanted. */
 static pl_status try_whole(pl_engine *e, int64_t p, size_t r, size_t *need, pl_error *err) {
-  pl_status st = pl_budget_reserve_wait(e->global, r, err);
+  pl_status st = e->stage == 0 ? pl__dedup_reserving(e->dedup, r, err) : PL_OK;
+  if (st) return st;
+  st = pl_budget_reserve_wait(e->global, r, err);
   if (st) return st == PL_ELIMIT ? PL_EINTERNAL : st;
   pl_budget *b = pl_budget_new(r);
   task *t = task_new(e, p, b, true, r);
@@ -920,7 +922,8 @@ static pl_status run_pieces(pl_engine *e, int64_t p, pl_error *err) {
   e->splits++;
   pl__part *pt = &e->src->parts[p];
   size_t r = e->budget_limit;
-  pl_status st = pl_budget_reserve_wait(e->global, r, err);
+  pl_status st = e->stage == 0 ? pl__dedup_reserving(e->dedup, r, err) : PL_OK;
+  if (!st) st = pl_budget_reserve_wait(e->global, r, err);
   if (st) return st;
   pl_budget *b = pl_budget_new(r);
   int64_t *kept = NULL;
@@ -1275,15 +1278,20 @@ pl_status pl_engine_run(pl_engine *e, pl_engine_report *rep, pl_error *err) {
   if (e->progress_on) pthread_create(&e->progress_thread, NULL, progress_main, e);
   if (e->dedup_at >= 0) {
     e->dedup = pl__dedup_new(e->spill_dir, e->o.spill_limit,
-                             e->o.dedup_buckets > 0 ? e->o.dedup_buckets : 64, err);
+                             e->o.dedup_buckets > 0 ? e->o.dedup_buckets : 64, e->global, err);
     if (!e->dedup) st = err ? err->code : PL_EIO;
+    double t0 = pl_now();
     if (!st) st = run_stage(e, 0, err);
-    if (!st) st = pl__dedup_finish(e->dedup, e->global, e->budget_limit, err);
+    double t1 = pl_now();
+    if (!st) st = pl__dedup_finish(e->dedup, e->global, e->budget_limit, e->o.workers, err);
+    double t2 = pl_now();
     if (!st) {
       e->skipped = 0;
       e->done_parts = 0;
       st = run_stage(e, 1, err);
     }
+    pl_log(PL_LOG_INFO, "dedup: keys %.2f s, finish %.2f s, output %.2f s", t1 - t0, t2 - t1,
+           pl_now() - t2);
   } else {
     st = run_stage(e, 0, err);
   }
