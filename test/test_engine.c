@@ -434,23 +434,25 @@ static int cmp64(const void *x, const void *y) {
   return a < b ? -1 : a > b;
 }
 
-static void test_dedup(void **state) {
-  (void)state;
+/* Runs filter -> double -> dedup -> seen over g with the given limit and buckets, and checks
+ * what the dedup wrote and what the transform after it saw against a reference: the smallest
+ * id per key among the rows that pass the filter. */
+static void dedup_case(const gen *g, uint64_t limit, int buckets, pl_engine_report *r) {
   char *d = tu_mkdtemp("engine-dedup");
-  /* ~190k rows, 60k distinct keys; 2 buckets and a 16 MB limit force re-splits */
-  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL, 0};
+  setup su = {*g, true, true, true, false, NULL, 0};
   seen sn = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
   su.seen = &sn;
-  pl_engine_options o = opts(2, 16000000);
-  o.dedup_buckets = 2;
-  pl_engine_report r;
+  pl_engine_options o = opts(2, limit);
+  o.dedup_buckets = buckets;
   pl_error err;
-  pl_status st = run_engine(d, &su, &o, &r, &err);
+  pl_status st = run_engine(d, &su, &o, r, &err);
   if (st) fprintf(stderr, "%s\n", err.msg);
   assert_int_equal(st, PL_OK);
-  fprintf(stderr, "dedup: spilled %llu bytes, %llu spills\n", (unsigned long long)r.spilled_bytes, (unsigned long long)r.spills);
-  assert_true(r.spills > 1); /* re-split at least once */
-  /* reference: smallest id per key among rows that pass the filter */
+  fprintf(stderr, "dedup (%lld keys, limit %llu, %d buckets): spilled %llu bytes, %llu spills, peak %llu\n",
+          (long long)g->distinct, (unsigned long long)limit, buckets,
+          (unsigned long long)r->spilled_bytes, (unsigned long long)r->spills,
+          (unsigned long long)r->peak_memory);
+  assert_true(r->peak_memory <= r->budget_limit);
   int64_t total = first_row(&su.g, su.g.parts);
   int64_t *best = malloc(sizeof(int64_t) * (size_t)su.g.distinct);
   for (int64_t k = 0; k < su.g.distinct; k++) best[k] = -1;
@@ -500,13 +502,45 @@ static void test_dedup(void **state) {
   assert_int_equal(nu, nref);
   for (int64_t i = 0; i < nref; i++) assert_int_equal(sn.ids[i], ref[i]);
   int ci = 3; /* load, filter, double, dedup */
-  assert_string_equal(r.components[ci].name, "dedup");
-  assert_int_equal(r.components[ci].rows_out, nref);
+  assert_string_equal(r->components[ci].name, "dedup");
+  assert_int_equal(r->components[ci].rows_out, nref);
   free(best);
   free(ref);
   free(sn.ids);
   tu_rmrf(d);
   pl_free(d);
+}
+
+/* ~190k rows, 60k distinct keys; 2 buckets and a 16 MB limit: the keys go to disk, where the
+ * buckets are too big for the budget and get re-split. */
+static void test_dedup(void **state) {
+  (void)state;
+  gen g = {24, 8000, 60000, 8};
+  pl_engine_report r;
+  dedup_case(&g, 16000000, 2, &r);
+  assert_true(r.spilled_bytes > 0);
+  assert_true(r.spills > 1); /* re-split at least once */
+}
+
+/* The same keys with room for them: they stay in memory, nothing touches the disk. */
+static void test_dedup_in_memory(void **state) {
+  (void)state;
+  gen g = {24, 8000, 60000, 8};
+  pl_engine_report r;
+  dedup_case(&g, 256000000, 64, &r);
+  assert_int_equal(r.spilled_bytes, 0);
+  assert_int_equal(r.spills, 0);
+}
+
+/* Three keys for ~95k rows: every bucket holds runs of tens of thousands of rows with one hash
+ * (the big-bin sort), in memory and on disk. */
+static void test_dedup_few_keys(void **state) {
+  (void)state;
+  gen g = {12, 8000, 3, 8};
+  pl_engine_report r;
+  dedup_case(&g, 256000000, 4, &r);
+  assert_int_equal(r.spilled_bytes, 0);
+  dedup_case(&g, 16000000, 2, &r);
 }
 
 int main(void) {
@@ -518,6 +552,8 @@ int main(void) {
       cmocka_unit_test(test_kill_resume),
       cmocka_unit_test(test_kill_resume_dedup),
       cmocka_unit_test(test_dedup),
+      cmocka_unit_test(test_dedup_in_memory),
+      cmocka_unit_test(test_dedup_few_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -642,9 +642,29 @@ pl_status pl__dedup_finish(pl__dedup *d, pl_budget *global, size_t max_bytes, in
   return st;
 }
 
-static int cmp_id(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
+/* Sorts v[0..n) ascending: LSD radix on 11-bit digits of the id with its sign bit flipped,
+ * skipping the digits every id shares (a partition's ids span a narrow range). */
+static void sort_ids(int64_t *v, int64_t *tmp, size_t n) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u = (uint64_t)v[i] ^ (1ull << 63);
+    if (u < lo) lo = u;
+    if (u > hi) hi = u;
+  }
+  size_t cnt[2048];
+  for (int shift = 0; shift < 64; shift += 11) {
+    if (((lo ^ hi) >> shift) == 0) break; /* higher digits are all equal */
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < n; i++) cnt[((((uint64_t)v[i] ^ (1ull << 63)) >> shift) & 2047)]++;
+    size_t sum = 0;
+    for (int k = 0; k < 2048; k++) {
+      size_t c = cnt[k];
+      cnt[k] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++) tmp[cnt[(((uint64_t)v[i] ^ (1ull << 63)) >> shift) & 2047]++] = v[i];
+    memcpy(v, tmp, n * sizeof *v);
+  }
 }
 
 pl_status pl__dedup_kept(pl__dedup *d, int64_t p, int64_t **rows, int64_t *n, pl_error *err) {
@@ -672,7 +692,9 @@ pl_status pl__dedup_kept(pl__dedup *d, int64_t p, int64_t **rows, int64_t *n, pl
     return pl_error_set(err, PL_EIO, "%s: short read", path);
   }
   *n = (int64_t)(size / 8);
-  qsort(v, (size_t)*n, 8, cmp_id);
+  int64_t *tmp = pl_malloc((size_t)size);
+  sort_ids(v, tmp, (size_t)*n);
+  pl_free(tmp);
   *rows = v;
   return PL_OK;
 }

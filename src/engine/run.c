@@ -484,11 +484,6 @@ static pl_status run_transform(task *t, int ci, pl_batch **cur, pl_error *err) {
   return PL_OK;
 }
 
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 static pl_status run_dedup(task *t, int ci, pl_batch **cur, pl_error *err) {
   pl_engine *e = t->e;
   comp *c = &e->comps[ci];
@@ -507,8 +502,22 @@ static pl_status run_dedup(task *t, int ci, pl_batch **cur, pl_error *err) {
   const int64_t *ids = (const int64_t *)(*cur)->columns[0]->values.data;
   int64_t *rows = pl_malloc(sizeof(int64_t) * (size_t)(n_in ? n_in : 1));
   int64_t n = 0;
-  for (int64_t i = 0; i < n_in; i++)
-    if (t->n_kept && bsearch(&ids[i], t->kept, (size_t)t->n_kept, sizeof(int64_t), cmp_i64)) rows[n++] = i;
+  /* ids mostly come in ascending order: try the next kept id before searching */
+  int64_t at = 0;
+  for (int64_t i = 0; i < n_in; i++) {
+    if (at >= t->n_kept || t->kept[at] != ids[i]) {
+      int64_t l = 0, h = t->n_kept; /* the first kept id >= ids[i] */
+      while (l < h) {
+        int64_t m = l + (h - l) / 2;
+        if (t->kept[m] < ids[i]) l = m + 1;
+        else h = m;
+      }
+      at = l;
+      if (at >= t->n_kept || t->kept[at] != ids[i]) continue;
+    }
+    rows[n++] = i;
+    at++;
+  }
   pl_status st = select_rows(t, cur, rows, n, err);
   pl_free(rows);
   if (st) return st;
