@@ -1,8 +1,9 @@
 /* test_engine_memory.c — the engine's memory contract: on data larger than the limit, the
  * peak RSS of a release-built child (its own getrusage, as ASan inflates RSS) stays under
  * --memory-limit, with 1, 2 (laion) and 4 workers, and also when the writers are slowed down
- * (back-pressure). Needs build/seed-oom, build/bench-w2a and build/praline (release); set
- * PRALINE_SEED_OOM / PRALINE_BENCH_W2A / PRALINE_RELEASE_BIN to use others. */
+ * (back-pressure); and W2 (dedup) both when its keys go to disk and when they fit in memory.
+ * Needs build/seed-oom, build/bench-w2a, build/bench-w2 and build/praline (release); set
+ * PRALINE_SEED_OOM / PRALINE_BENCH_W2A / PRALINE_BENCH_W2 / PRALINE_RELEASE_BIN to use others. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,10 +119,60 @@ static void test_laion_contract(void **state) {
   pl_free(d);
 }
 
+/* W2 over 1M generated laion rows: at 64MB the url keys (~120 MB) go to disk and RSS stays
+ * under the limit, with the same files for 1 and 2 workers; at 512MB they stay in memory
+ * (nothing spilled) and the export holds the same rows, in the same order. */
+static void test_laion_dedup_contract(void **state) {
+  (void)state;
+  const char *w2 = bin_or("PRALINE_BENCH_W2", "build/bench-w2");
+  const char *pra = bin_or("PRALINE_RELEASE_BIN", "build/praline");
+  need(w2);
+  need(pra);
+  char *d = tu_mkdtemp("engmem-dedup");
+  char *out = NULL;
+  assert_int_equal(tu_run(&out, "'%s' generate laion --rows 1000000 --files 4 --row-group-rows 65536 "
+                                "--out '%s/in' --seed 7 2>&1", pra, d), 0);
+  free(out);
+  struct {
+    const char *limit;
+    uint64_t bytes;
+    int workers;
+  } runs[] = {{"64MB", 64000000u, 1}, {"64MB", 64000000u, 2}, {"512MB", 512000000u, 2}};
+  uint64_t rows = 0;
+  for (int i = 0; i < 3; i++) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' --input '%s/in' --out '%s/r%d' --memory-limit %s --workers %d --partition-size 16MB",
+             w2, d, d, i, runs[i].limit, runs[i].workers);
+    char *line = run_json(cmd);
+    uint64_t rss = json_u64(line, "peak_rss_bytes"), spilled = json_u64(line, "spilled_bytes");
+    fprintf(stderr, "laion w2 %s, workers %d: peak RSS %llu, spilled %llu, rows out %llu\n",
+            runs[i].limit, runs[i].workers, (unsigned long long)rss, (unsigned long long)spilled,
+            (unsigned long long)json_u64(line, "rows_out"));
+    assert_true(rss <= runs[i].bytes);
+    if (runs[i].bytes == 64000000u) assert_true(spilled > 64000000u); /* more keys than memory */
+    else assert_int_equal(spilled, 0);
+    if (i == 0) rows = json_u64(line, "rows_out");
+    assert_int_equal(json_u64(line, "rows_out"), rows);
+    free(line);
+  }
+  assert_true(rows > 0 && rows < 1000000);
+  assert_int_equal(tu_run(NULL, "diff -r --exclude=_journal --exclude=_spill '%s/r0' '%s/r1' >&2", d, d), 0);
+  char *a = NULL, *b = NULL;
+  assert_int_equal(tu_run(&a, "'%s' cat --format csv '%s/r0/export' | md5sum", pra, d), 0);
+  assert_int_equal(tu_run(&b, "'%s' cat --format csv '%s/r2/export' | md5sum", pra, d), 0);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
+  tu_rmrf(d);
+  pl_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_contract),
       cmocka_unit_test(test_laion_contract),
+      cmocka_unit_test(test_laion_dedup_contract),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
