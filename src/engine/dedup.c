@@ -52,21 +52,26 @@ struct pl__dedup {
   _Atomic int64_t max_p; /* largest partition spilled: bounds the records read back */
 };
 
+/* Removes the files <dir>/<prefix>* (left by this run, or by an earlier killed one). */
+static void remove_prefixed(const char *dir, const char *prefix) {
+  char path[4200];
+  DIR *dh = opendir(dir);
+  if (!dh) return;
+  struct dirent *de;
+  while ((de = readdir(dh))) {
+    if (strncmp(de->d_name, prefix, strlen(prefix)) != 0) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    unlink(path);
+  }
+  closedir(dh);
+}
+
 /* Removes <dir>/kept/part.* (and the directory when `dir_too`). */
 static void remove_kept_dir(const pl__dedup *d, bool dir_too) {
   char path[4200];
   snprintf(path, sizeof path, "%s/kept", d->dir);
-  DIR *dh = opendir(path);
-  if (!dh) return;
-  struct dirent *de;
-  while ((de = readdir(dh))) {
-    if (strncmp(de->d_name, "part.", 5) != 0) continue;
-    snprintf(path, sizeof path, "%s/kept/%s", d->dir, de->d_name);
-    unlink(path);
-  }
-  closedir(dh);
+  remove_prefixed(path, "part.");
   if (dir_too) {
-    snprintf(path, sizeof path, "%s/kept", d->dir);
     rmdir(path);
     rmdir(d->dir); /* only if empty: it may be the user's */
   }
@@ -91,8 +96,8 @@ pl__dedup *pl__dedup_new(const char *spill_dir, uint64_t spill_limit, int n_buck
     pthread_mutex_init(&d->b[i].mu, NULL);
     snprintf(path, sizeof path, "%s/bucket.%03d", spill_dir, i);
     d->b[i].path = pl_strdup(path);
-    unlink(path); /* an earlier (killed) run's */
   }
+  remove_prefixed(spill_dir, "bucket."); /* an earlier (killed) run's, split ones too */
   snprintf(path, sizeof path, "%s/kept", spill_dir);
   if (pl__mkdirs(path, err)) goto fail;
   /* the kept files of an earlier (killed) run would be appended to */
