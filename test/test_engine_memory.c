@@ -67,18 +67,24 @@ static void test_seed_contract(void **state) {
   pl_free(d);
 }
 
+/* A new temporary directory holding in/: 1M generated laion rows in 4 files (seed 7). */
+static char *laion_input(const char *pra, const char *tag) {
+  need(pra);
+  char *d = tu_mkdtemp(tag);
+  char *out = NULL;
+  assert_int_equal(tu_run(&out, "'%s' generate laion --rows 1000000 --files 4 --row-group-rows 65536 "
+                                "--out '%s/in' --seed 7 2>&1", pra, d), 0);
+  free(out);
+  return d;
+}
+
 /* W2a over 1M generated laion rows (about 230 MB in memory) under a 64MB limit. */
 static void test_laion_contract(void **state) {
   (void)state;
   const char *w2a = bin_or("PRALINE_BENCH_W2A", "build/bench-w2a");
   const char *pra = bin_or("PRALINE_RELEASE_BIN", "build/praline");
   need(w2a);
-  need(pra);
-  char *d = tu_mkdtemp("engmem-laion");
-  char *out = NULL;
-  assert_int_equal(tu_run(&out, "'%s' generate laion --rows 1000000 --files 4 --row-group-rows 65536 "
-                                "--out '%s/in' --seed 7 2>&1", pra, d), 0);
-  free(out);
+  char *d = laion_input(pra, "engmem-laion");
   int workers[] = {1, 2, 4};
   uint64_t rows = 0;
   for (int i = 0; i < 3; i++) {
@@ -127,12 +133,7 @@ static void test_laion_dedup_contract(void **state) {
   const char *w2 = bin_or("PRALINE_BENCH_W2", "build/bench-w2");
   const char *pra = bin_or("PRALINE_RELEASE_BIN", "build/praline");
   need(w2);
-  need(pra);
-  char *d = tu_mkdtemp("engmem-dedup");
-  char *out = NULL;
-  assert_int_equal(tu_run(&out, "'%s' generate laion --rows 1000000 --files 4 --row-group-rows 65536 "
-                                "--out '%s/in' --seed 7 2>&1", pra, d), 0);
-  free(out);
+  char *d = laion_input(pra, "engmem-dedup");
   struct {
     const char *limit;
     uint64_t bytes;
