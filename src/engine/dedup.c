@@ -169,11 +169,11 @@ static pl_status to_disk(pl__dedup *d, bucket *bk, pl_error *err) {
   return st;
 }
 
-/* Appends whole records to the bucket's memory if the budget has room for them beside the
+/* Room for n bytes of whole records in the bucket's memory, if the budget has it beside the
  * largest reservation a worker asked for (so a waiting worker is never starved by keys).
- * False: no room (nothing was changed). Bucket lock held. */
-static bool mem_add(pl__dedup *d, bucket *bk, const uint8_t *p, size_t n) {
-  if (!d->global || bk->disk) return false;
+ * NULL: no room (nothing was changed). Bucket lock held. */
+static uint8_t *mem_take(pl__dedup *d, bucket *bk, size_t n) {
+  if (!d->global || bk->disk) return NULL;
   chunk *c = bk->tail;
   if (!c || c->cap - c->len < n) {
     size_t cap = n > d->chunk_bytes ? n : d->chunk_bytes, sz = sizeof(chunk) + cap;
@@ -182,13 +182,13 @@ static bool mem_add(pl__dedup *d, bucket *bk, const uint8_t *p, size_t n) {
     bool ok = d->held + d->rmax <= lim && sz <= lim - d->held - d->rmax;
     if (ok) d->held += sz;
     pthread_mutex_unlock(&d->mu);
-    if (!ok) return false;
+    if (!ok) return NULL;
     c = pl_budget_alloc(d->global, sz, NULL);
     if (!c) { /* the workers hold the rest for now */
       pthread_mutex_lock(&d->mu);
       d->held -= sz;
       pthread_mutex_unlock(&d->mu);
-      return false;
+      return NULL;
     }
     c->next = NULL;
     c->len = 0;
@@ -197,9 +197,9 @@ static bool mem_add(pl__dedup *d, bucket *bk, const uint8_t *p, size_t n) {
     else bk->head = c;
     bk->tail = c;
   }
-  memcpy(c->data + c->len, p, n);
+  uint8_t *at = c->data + c->len;
   c->len += n;
-  return true;
+  return at;
 }
 
 pl_status pl__dedup_reserving(pl__dedup *d, size_t r, pl_error *err) {
@@ -220,67 +220,118 @@ pl_status pl__dedup_reserving(pl__dedup *d, size_t r, pl_error *err) {
   return st;
 }
 
-/* key bytes of row i: per key a validity byte, then (u32 length + bytes) or fixed bytes */
-static pl_status key_bytes(const pl_column *c, int64_t i, pl_buf *out, pl_error *err) {
+/* The key of a row: per key column a validity byte, then (u32 length + bytes) for strings
+ * and binaries, one byte for a bool, the value's bytes for other fixed-width types. */
+static bool key_supported(const pl_column *c) {
+  return c->type.id == PL_STRING || c->type.id == PL_BINARY || c->type.id == PL_BOOL ||
+         pl_type_is_fixed(&c->type);
+}
+
+static size_t key_len(const pl_column *c, int64_t i) {
+  if (!pl_column_is_valid(c, i)) return 1;
+  if (c->type.id == PL_STRING || c->type.id == PL_BINARY) {
+    const int64_t *o = pl_column_offsets(c);
+    return 5 + (size_t)(o[i + 1] - o[i]);
+  }
+  return c->type.id == PL_BOOL ? 2 : 1 + (size_t)pl_type_byte_width(&c->type);
+}
+
+/* Writes the key_len(c, i) bytes of row i's key at dst. */
+static void key_write(const pl_column *c, int64_t i, uint8_t *dst) {
   uint8_t valid = pl_column_is_valid(c, i);
-  pl_status st = pl_buf_append(out, &valid, 1, err);
-  if (st || !valid) return st;
+  *dst++ = valid;
+  if (!valid) return;
   if (c->type.id == PL_STRING || c->type.id == PL_BINARY) {
     const int64_t *o = pl_column_offsets(c);
     uint32_t n = (uint32_t)(o[i + 1] - o[i]);
-    st = pl_buf_append(out, &n, 4, err);
-    if (!st) st = pl_buf_append(out, c->values.data + o[i], n, err);
-    return st;
+    memcpy(dst, &n, 4);
+    memcpy(dst + 4, c->values.data + o[i], n);
+  } else if (c->type.id == PL_BOOL) {
+    *dst = pl_bit_get(c->values.data, i);
+  } else {
+    size_t w = (size_t)pl_type_byte_width(&c->type);
+    memcpy(dst, c->values.data + (size_t)i * w, w);
   }
-  if (c->type.id == PL_BOOL) {
-    uint8_t v = pl_bit_get(c->values.data, i);
-    return pl_buf_append(out, &v, 1, err);
-  }
-  if (pl_type_is_fixed(&c->type)) {
-    int32_t w = pl_type_byte_width(&c->type);
-    return pl_buf_append(out, c->values.data + (size_t)i * (size_t)w, (size_t)w, err);
-  }
-  return pl_error_set(err, PL_EUNSUPPORTED, "dedup: keys of nested types are not supported");
 }
 
+/* Records are written straight into the buckets' memory (or one buffer per bucket bound for
+ * its file): a first pass hashes each key and sizes the buckets, a second one writes each
+ * bucket's records under its lock. */
 pl_status pl__dedup_spill(pl__dedup *d, const pl_batch *b, int n_keys, const int *key_cols,
                           int id_col, int64_t p, int64_t row0, pl_error *err) {
   (void)row0;
+  for (int k = 0; k < n_keys; k++)
+    if (!key_supported(b->columns[key_cols[k]]))
+      return pl_error_set(err, PL_EUNSUPPORTED, "dedup: keys of nested types are not supported");
   for (int64_t m = atomic_load(&d->max_p); p > m && !atomic_compare_exchange_weak(&d->max_p, &m, p);) {
   }
+  size_t n = (size_t)b->length;
+  if (n == 0) return PL_OK;
   pl_budget *bud = b->columns[id_col]->budget;
-  pl_buf *bufs = pl_calloc((size_t)d->n, sizeof(pl_buf));
-  for (int i = 0; i < d->n; i++) pl_buf_init(&bufs[i], bud);
-  pl_buf key = PL_BUF_INIT(bud);
   const int64_t *ids = (const int64_t *)b->columns[id_col]->values.data;
-  pl_status st = PL_OK;
-  for (int64_t r = 0; !st && r < b->length; r++) {
-    pl_buf_clear(&key);
-    for (int k = 0; !st && k < n_keys; k++) st = key_bytes(b->columns[key_cols[k]], r, &key, err);
-    if (st) break;
-    uint64_t h = pl_hash64(key.data, key.len, 0x9E3779B97F4A7C15ull);
-    pl_buf *o = &bufs[h % (uint64_t)d->n];
-    uint32_t kl = (uint32_t)key.len;
-    int64_t id = ids[r];
-    st = pl_buf_append(o, &h, 8, err);
-    if (!st) st = pl_buf_append(o, &id, 8, err);
-    if (!st) st = pl_buf_append(o, &p, 8, err);
-    if (!st) st = pl_buf_append(o, &kl, 4, err);
-    if (!st) st = pl_buf_append(o, key.data, key.len, err);
+  /* per row: hash, key length, position in bucket order; per bucket: rows, bytes */
+  size_t per_row = sizeof(uint64_t) + sizeof(uint32_t) + sizeof(size_t);
+  uint8_t *rows_mem = pl_budget_alloc(bud, n * per_row, err);
+  if (!rows_mem) return err ? err->code : PL_ELIMIT;
+  uint64_t *hs = (uint64_t *)rows_mem;
+  size_t *ord = (size_t *)(rows_mem + n * sizeof(uint64_t));
+  uint32_t *kls = (uint32_t *)(rows_mem + n * (sizeof(uint64_t) + sizeof(size_t)));
+  size_t *cnt = pl_calloc(2 * (size_t)d->n + 1, sizeof(size_t)), *bytes = cnt + d->n + 1;
+  uint8_t *key = NULL;
+  size_t kcap = 0;
+  for (size_t r = 0; r < n; r++) {
+    size_t kl = 0;
+    for (int k = 0; k < n_keys; k++) kl += key_len(b->columns[key_cols[k]], (int64_t)r);
+    if (kl > kcap) {
+      kcap = kl * 2;
+      key = pl_realloc(key, kcap);
+    }
+    for (size_t k = 0, at = 0; k < (size_t)n_keys; k++) {
+      key_write(b->columns[key_cols[k]], (int64_t)r, key + at);
+      at += key_len(b->columns[key_cols[k]], (int64_t)r);
+    }
+    hs[r] = pl_hash64(key, kl, 0x9E3779B97F4A7C15ull);
+    kls[r] = (uint32_t)kl;
+    size_t bi = hs[r] % (uint64_t)d->n;
+    cnt[bi + 1]++;
+    bytes[bi] += HDR + kl;
   }
-  for (int i = 0; !st && i < d->n; i++) {
-    if (!bufs[i].len) continue;
+  pl_free(key);
+  for (int i = 0; i < d->n; i++) cnt[i + 1] += cnt[i];
+  for (size_t r = 0; r < n; r++) ord[cnt[hs[r] % (uint64_t)d->n]++] = r;
+  /* cnt[i] is now the end of bucket i's rows in ord */
+  pl_status st = PL_OK;
+  for (size_t i = 0, from = 0; !st && i < (size_t)d->n; from = cnt[i], i++) {
+    if (!bytes[i]) continue;
     bucket *bk = &d->b[i];
     pthread_mutex_lock(&bk->mu);
-    if (!mem_add(d, bk, bufs[i].data, bufs[i].len)) {
-      if (!bk->disk) st = to_disk(d, bk, err);
-      if (!st) st = disk_write(d, bk, bufs[i].data, bufs[i].len, err);
+    uint8_t *dst = mem_take(d, bk, bytes[i]), *own = NULL;
+    if (!dst) {
+      own = dst = pl_budget_alloc(bud, bytes[i], err);
+      if (!own) st = err ? err->code : PL_ELIMIT;
+    }
+    uint8_t *at = dst;
+    for (size_t x = from; !st && x < cnt[i]; x++) {
+      size_t r = ord[x];
+      memcpy(at, &hs[r], 8);
+      memcpy(at + 8, &ids[r], 8);
+      memcpy(at + 16, &p, 8);
+      memcpy(at + 24, &kls[r], 4);
+      at += HDR;
+      for (int k = 0; k < n_keys; k++) {
+        key_write(b->columns[key_cols[k]], (int64_t)r, at);
+        at += key_len(b->columns[key_cols[k]], (int64_t)r);
+      }
+    }
+    if (own) {
+      if (!st && !bk->disk) st = to_disk(d, bk, err);
+      if (!st) st = disk_write(d, bk, own, bytes[i], err);
+      pl_budget_free_mem(bud, own, bytes[i]);
     }
     pthread_mutex_unlock(&bk->mu);
   }
-  for (int i = 0; i < d->n; i++) pl_buf_release(&bufs[i]);
-  pl_free(bufs);
-  pl_buf_release(&key);
+  pl_free(cnt);
+  pl_budget_free_mem(bud, rows_mem, n * per_row);
   return st;
 }
 
