@@ -543,6 +543,27 @@ static void test_dedup_few_keys(void **state) {
   dedup_case(&g, 16000000, 2, &r);
 }
 
+/* Keys beyond spill_limit on disk: the run fails at once with that limit named (not retried
+ * as if memory were short), and does not hang. */
+static void test_dedup_spill_limit(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-dedup-limit");
+  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL, 0};
+  pl_engine_options o = opts(2, 16000000);
+  o.dedup_buckets = 2;
+  o.spill_limit = 1000000;
+  pl_engine_report r;
+  pl_error err;
+  pl_error_clear(&err);
+  pl_status st = run_engine(d, &su, &o, &r, &err);
+  fprintf(stderr, "spill limit: %s: %s\n", pl_status_name(st), err.msg);
+  assert_int_equal(st, PL_ELIMIT);
+  assert_non_null(strstr(err.msg, "spill_limit"));
+  assert_null(strstr(err.msg, "does not fit")); /* not taken for a lack of memory */
+  tu_rmrf(d);
+  pl_free(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout_and_determinism),
@@ -554,6 +575,7 @@ int main(void) {
       cmocka_unit_test(test_dedup),
       cmocka_unit_test(test_dedup_in_memory),
       cmocka_unit_test(test_dedup_few_keys),
+      cmocka_unit_test(test_dedup_spill_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

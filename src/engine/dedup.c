@@ -50,6 +50,7 @@ struct pl__dedup {
   pthread_mutex_t kept_mu;
   _Atomic uint64_t spilled, resplits;
   _Atomic int64_t max_p; /* largest partition spilled: bounds the records read back */
+  _Atomic bool full;     /* the spill files went over spill_limit */
 };
 
 /* Removes the files <dir>/<prefix>* (left by this run, or by an earlier killed one). */
@@ -142,6 +143,7 @@ void pl__dedup_free(pl__dedup *d) {
 
 uint64_t pl__dedup_spilled(const pl__dedup *d) { return d->spilled; }
 uint64_t pl__dedup_resplits(const pl__dedup *d) { return d->resplits; }
+bool pl__dedup_full(const pl__dedup *d) { return d->full; }
 
 /* Appends n bytes to the bucket's file (bucket lock held), counting them against spill_limit. */
 static pl_status disk_write(pl__dedup *d, bucket *bk, const void *p, size_t n, pl_error *err) {
@@ -153,6 +155,7 @@ static pl_status disk_write(pl__dedup *d, bucket *bk, const void *p, size_t n, p
     return pl_error_set(err, PL_EIO, "%s: write: %s", bk->path, strerror(errno));
   uint64_t now = atomic_fetch_add(&d->spilled, n) + n;
   if (d->spill_limit && now > d->spill_limit) {
+    d->full = true;
     char a[32];
     return pl_error_set(err, PL_ELIMIT, "dedup: spill files exceed spill_limit %s in %s",
                         pl_format_size(d->spill_limit, a, sizeof a), d->dir);

@@ -106,6 +106,8 @@ pl_status pl__dedup_finish(pl__dedup *d, pl_budget *global, size_t max_bytes, in
 /* The kept rows (row numbers within partition p, ascending) into *rows (pl_malloc'd). */
 pl_status pl__dedup_kept(pl__dedup *d, int64_t p, int64_t **rows, int64_t *n, pl_error *err);
 uint64_t pl__dedup_spilled(const pl__dedup *d);
+/* True once the spill files went over spill_limit (the run cannot go on). */
+bool pl__dedup_full(const pl__dedup *d);
 uint64_t pl__dedup_resplits(const pl__dedup *d);
 void pl__dedup_free(pl__dedup *d);
 

@@ -873,6 +873,9 @@ static pl_status load_kept(pl_engine *e, task *t, int64_t **kept, pl_error *err)
   return st;
 }
 
+/* The dedup's spill files reached spill_limit: a PL_ELIMIT that more memory cannot cure. */
+static bool spill_full(const pl_engine *e) { return e->dedup && pl__dedup_full(e->dedup); }
+
 /* Runs partition p whole under reservation r; pushes it to the writers. Returns PL_ELIMIT
  * (without a message) when r turned out too small; *need then says how much is wanted. */
 static pl_status try_whole(pl_engine *e, int64_t p, size_t r, size_t *need, pl_error *err) {
@@ -898,7 +901,7 @@ static pl_status try_whole(pl_engine *e, int64_t p, size_t r, size_t *need, pl_e
       st = PL_ELIMIT;
     }
     observe(e, pt->bytes, used + w);
-  } else if (st == PL_ELIMIT) {
+  } else if (st == PL_ELIMIT && !spill_full(e)) {
     *need = r * 2;
   } else if (err) {
     *err = lerr;
@@ -1003,13 +1006,13 @@ static void run_partition(pl_engine *e, int64_t p, size_t hint) {
   while (hint != SIZE_MAX) {
     size_t need = 0;
     st = try_whole(e, p, r, &need, &err);
-    if (st != PL_ELIMIT) break;
+    if (st != PL_ELIMIT || spill_full(e)) break;
     e->retries++;
     if (r == e->budget_limit) break;
     r = need > r ? need + need / 8 : r * 2;
     if (r > e->budget_limit) r = e->budget_limit;
   }
-  if (st == PL_ELIMIT) st = run_pieces(e, p, &err);
+  if (st == PL_ELIMIT && !spill_full(e)) st = run_pieces(e, p, &err);
   if (st) fail_run(e, &err, st);
   if (st) task_done(e);
 }
