@@ -434,15 +434,15 @@ static int cmp64(const void *x, const void *y) {
   return a < b ? -1 : a > b;
 }
 
-/* Runs filter -> double -> dedup -> seen over g with the given limit and buckets, and checks
+/* Runs filter -> double -> dedup -> seen over g with the given workers, limit and buckets, and checks
  * what the dedup wrote and what the transform after it saw against a reference: the smallest
  * id per key among the rows that pass the filter. */
-static void dedup_case(const gen *g, uint64_t limit, int buckets, pl_engine_report *r) {
+static void dedup_case(const gen *g, int workers, uint64_t limit, int buckets, pl_engine_report *r) {
   char *d = tu_mkdtemp("engine-dedup");
   setup su = {*g, true, true, true, false, NULL, 0};
   seen sn = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
   su.seen = &sn;
-  pl_engine_options o = opts(2, limit);
+  pl_engine_options o = opts(workers, limit);
   o.dedup_buckets = buckets;
   pl_error err;
   pl_status st = run_engine(d, &su, &o, r, &err);
@@ -517,7 +517,7 @@ static void test_dedup(void **state) {
   (void)state;
   gen g = {24, 8000, 60000, 8};
   pl_engine_report r;
-  dedup_case(&g, 16000000, 2, &r);
+  dedup_case(&g, 2, 16000000, 2, &r);
   assert_true(r.spilled_bytes > 0);
   assert_true(r.spills > 1); /* re-split at least once */
 }
@@ -527,9 +527,11 @@ static void test_dedup_in_memory(void **state) {
   (void)state;
   gen g = {24, 8000, 60000, 8};
   pl_engine_report r;
-  dedup_case(&g, 256000000, 64, &r);
-  assert_int_equal(r.spilled_bytes, 0);
-  assert_int_equal(r.spills, 0);
+  for (int workers = 1; workers <= 2; workers++) {
+    dedup_case(&g, workers, 256000000, 64, &r);
+    assert_int_equal(r.spilled_bytes, 0);
+    assert_int_equal(r.spills, 0);
+  }
 }
 
 /* Three keys for ~95k rows: every bucket holds runs of tens of thousands of rows with one hash
@@ -538,9 +540,9 @@ static void test_dedup_few_keys(void **state) {
   (void)state;
   gen g = {12, 8000, 3, 8};
   pl_engine_report r;
-  dedup_case(&g, 256000000, 4, &r);
+  dedup_case(&g, 2, 256000000, 4, &r);
   assert_int_equal(r.spilled_bytes, 0);
-  dedup_case(&g, 16000000, 2, &r);
+  dedup_case(&g, 1, 16000000, 2, &r);
 }
 
 /* Keys beyond spill_limit on disk: the run fails at once with that limit named (not retried
