@@ -99,6 +99,7 @@ void pl_source_free(pl_source *s) {
   pl_schema_release(&s->schema);
   pl_schema_release(&s->inner);
   pl_free(s->parts);
+  pl_free(s->copy_field);
   for (int i = 0; i < s->n_files; i++) {
     pl_free(s->files[i]);
     if (s->rgs) pl_free(s->rgs[i]);
@@ -154,13 +155,18 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
   s->n_rgs = pl_calloc((size_t)s->n_files, sizeof(int));
   s->rgs = pl_calloc((size_t)s->n_files, sizeof(pl__rg *));
   int64_t cap = 0, global_row = 0;
+  bool *copy = NULL; /* per inner field, over every file */
   for (int fi = 0; fi < s->n_files; fi++) {
     pl_parquet_file *f = pl_parquet_open(s->files[fi], NULL, NULL, err);
-    if (!f) return err ? err->code : PL_EIO;
+    if (!f) {
+      pl_free(copy);
+      return err ? err->code : PL_EIO;
+    }
     pl_schema ps;
     pl_status st = project_schema(s, pl_parquet_schema(f), s->files[fi], &ps, err);
     if (st) {
       pl_parquet_close(f);
+      pl_free(copy);
       return st;
     }
     if (fi == 0) {
@@ -170,10 +176,17 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
       pl_schema_release(&ps);
       if (!same) {
         pl_parquet_close(f);
+        pl_free(copy);
         return pl_error_set(err, PL_EINVAL, "%s: schema differs from %s", s->files[fi],
                             s->files[0]);
       }
     }
+    if (!copy) {
+      copy = pl_calloc((size_t)s->inner.n_fields + 1, sizeof *copy);
+      for (int32_t k = 0; k < s->inner.n_fields; k++) copy[k] = true;
+    }
+    for (int32_t k = 0; k < s->inner.n_fields; k++)
+      copy[k] = copy[k] && pl_parquet_copyable(f, s->inner.fields[k].name);
     const pl_pq_file_metadata *md = pl_parquet_metadata(f);
     s->n_rgs[fi] = md->n_row_groups;
     s->rgs[fi] = pl_calloc((size_t)(md->n_row_groups ? md->n_row_groups : 1), sizeof(pl__rg));
@@ -214,9 +227,21 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
   }
   finish_schema(s);
   int32_t k = pl_schema_find(&s->schema, "id");
-  if (!s->add_id && !has_int64_id(&s->schema) && s->schema.fields[k].type.id != PL_STRING)
+  if (!s->add_id && !has_int64_id(&s->schema) && s->schema.fields[k].type.id != PL_STRING) {
+    pl_free(copy);
     return pl_error_set(err, PL_EUNSUPPORTED, "%s: column 'id' must be int64 or string",
                         s->files[0]);
+  }
+  /* which fields a column-wise copy may take as they are; a file's own id only when it is a
+   * required int64 (otherwise nothing is copied: the index is written from the decoded id) */
+  s->copy_field = pl_calloc((size_t)s->schema.n_fields, sizeof *s->copy_field);
+  for (int32_t j = 0; j < s->schema.n_fields; j++) {
+    int32_t in = pl_schema_find(&s->inner, s->schema.fields[j].name);
+    s->copy_field[j] = in < 0 ? s->add_id : (copy && copy[in]);
+  }
+  pl_free(copy);
+  if (!s->add_id && (!has_int64_id(&s->schema) || s->schema.fields[k].nullable))
+    memset(s->copy_field, 0, sizeof *s->copy_field * (size_t)s->schema.n_fields);
   return PL_OK;
 }
 
