@@ -491,9 +491,13 @@ static void list_ext(const char *dir, const char *ext, const char *ext2, int *n,
   closedir(d);
 }
 
-static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
+/* The files a load's `path` names: a glob's matches, a directory's files ending in ext or
+ * ext2 (recursively), or the file itself; sorted into o->files. Errors point at `path`. */
+static pl_status resolve_files(pl_pipeline *p, op *o, const char *what, const char *ext, const char *ext2,
+                               pl_error *err) {
   const char *path = arg_str(o, "path");
   const pl__ynode *pn = arg(o, "path");
+  struct stat sb;
   if (strpbrk(path, "*?[")) {
     glob_t g;
     if (glob(path, 0, NULL, &g) == 0) {
@@ -503,17 +507,23 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
       }
       globfree(&g);
     }
+  } else if (stat(path, &sb)) {
+    return at(p, pn, err, "%s: path '%s': %s", o->component, path, strerror(errno));
+  } else if (S_ISDIR(sb.st_mode)) {
+    list_ext(path, ext, ext2, &o->n_files, &o->files);
   } else {
-    struct stat sb;
-    if (stat(path, &sb)) return at(p, pn, err, "load_from_parquet: path '%s': %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) list_ext(path, ".parquet", NULL, &o->n_files, &o->files);
-    else {
-      o->files = pl_malloc(sizeof(char *));
-      o->files[o->n_files++] = pl_strdup(path);
-    }
+    o->files = pl_malloc(sizeof(char *));
+    o->files[o->n_files++] = pl_strdup(path);
   }
-  if (o->n_files == 0) return at(p, pn, err, "load_from_parquet: no Parquet files at '%s'", path);
+  if (o->n_files == 0) return at(p, pn, err, "%s: no %s files at '%s'", o->component, what, path);
   qsort(o->files, (size_t)o->n_files, sizeof(char *), cmp_str);
+  return PL_OK;
+}
+
+static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
+  const pl__ynode *pn = arg(o, "path");
+  pl_status st0 = resolve_files(p, o, "Parquet", ".parquet", NULL, err);
+  if (st0) return st0;
   pl_budget *b = pl_budget_new(PL_UNLIMITED);
   pl_status st = PL_OK;
   for (int i = 0; i < o->n_files && !st; i++) {
@@ -618,30 +628,9 @@ static pl_formats_options text_options(const op *o, pl_budget *b) {
 
 
 static pl_status validate_text_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
-  const char *path = arg_str(o, "path");
-  const pl__ynode *pn = arg(o, "path");
-  const char *what = o->kind == K_LOAD_CSV ? "CSV" : "JSON Lines";
-  struct stat sb;
-  if (strpbrk(path, "*?[")) {
-    glob_t g;
-    if (glob(path, 0, NULL, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; i++) {
-        o->files = pl_realloc(o->files, sizeof(char *) * (size_t)(o->n_files + 1));
-        o->files[o->n_files++] = pl_strdup(g.gl_pathv[i]);
-      }
-      globfree(&g);
-    }
-  } else if (stat(path, &sb)) {
-    return at(p, pn, err, "%s: path '%s': %s", o->component, path, strerror(errno));
-  } else if (S_ISDIR(sb.st_mode)) {
-    if (o->kind == K_LOAD_CSV) list_ext(path, ".csv", NULL, &o->n_files, &o->files);
-    else list_ext(path, ".jsonl", ".ndjson", &o->n_files, &o->files);
-  } else {
-    o->files = pl_malloc(sizeof(char *));
-    o->files[o->n_files++] = pl_strdup(path);
-  }
-  if (o->n_files == 0) return at(p, pn, err, "%s: no %s files at '%s'", o->component, what, path);
-  qsort(o->files, (size_t)o->n_files, sizeof(char *), cmp_str);
+  pl_status st0 = o->kind == K_LOAD_CSV ? resolve_files(p, o, "CSV", ".csv", NULL, err)
+                                       : resolve_files(p, o, "JSON Lines", ".jsonl", ".ndjson", err);
+  if (st0) return st0;
   const char *oe = arg_str(o, "on_error");
   if (strcmp(oe, "fail") && strcmp(oe, "skip"))
     return at(p, arg(o, "on_error"), err, "%s: on_error must be fail or skip, got '%s'", o->component, oe);
