@@ -105,6 +105,22 @@ static void test_validate_errors(void **state) {
     assert_non_null(strstr(out, c->msg));
     free(out);
   }
+  /* the index cannot be renamed by column_name_mapping */
+  {
+    char y[4096];
+    snprintf(y, sizeof y,
+             "name: v\nbase_path: %s/vbase\noperations:\n  - component: load_from_parquet\n"
+             "    arguments: {path: %s, column_name_mapping: {id: source_id}}\n",
+             g_dir, g_in);
+    write_file(path, y);
+    char *out = NULL;
+    assert_int_equal(tu_run(&out, "%s validate '%s' 2>&1", tu_praline_bin(), path), 2);
+    char want[1200];
+    snprintf(want, sizeof want, "%s:5:", path);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "'id' is the index"));
+    free(out);
+  }
   /* and the valid pipeline passes, having read no data (no run directory) */
   laion_yaml(path, "/nonexistent/base", "width >= 256 and height >= 256 and caption is not null", "/tmp/never");
   char *out = NULL;
@@ -418,7 +434,8 @@ static void test_load_copies_chunks(void **state) {
   static const char *files[] = {"nested_lists.snappy", "nested_structs.rust", "datapage_v2.snappy",
                                 "byte_stream_split.zstd", "delta_byte_array", "int96_from_spark",
                                 "hadoop_lz4_compressed", "dict-page-offset-zero", "fixed_length_decimal",
-                                "int32_with_null_pages", "nullable.impala", "old_list_structure", NULL};
+                                "int32_with_null_pages", "nullable.impala", "old_list_structure",
+                                "alltypes_plain" /* an int32 id: the index, widened */, NULL};
   char yaml[1024], base[1024];
   snprintf(yaml, sizeof yaml, "%s/copy.yaml", g_dir);
   for (int i = 0; i == 0 || files[i - 1]; i++) { /* the last one (files[i] NULL): laion */
@@ -452,6 +469,15 @@ static void test_load_copies_chunks(void **state) {
     tu_run(&has_id, "%s inspect '%s' | grep -c '^  id: '", tu_praline_bin(), in);
     bool own_id = atoi(has_id) > 0;
     free(has_id);
+    if (own_id) { /* the file's id is the index */
+      char *ids_in = NULL, *ids_load = NULL;
+      tu_run(&ids_in, "%s cat '%s' --columns id --format csv", tu_praline_bin(), in);
+      tu_run(&ids_load, "%s cat '%s'/cp/cp-*/load_from_parquet/index --format csv", tu_praline_bin(), base);
+      assert_true(strlen(ids_in) > 3);
+      assert_string_equal(ids_in, ids_load);
+      free(ids_in);
+      free(ids_load);
+    }
     if (files[i] && !own_id) { /* no id in the file: the load numbers the rows 0, 1, ... */
       char *bad = NULL;
       tu_run(&bad, "%s cat '%s'/cp/cp-*/load_from_parquet/index --format csv | awk 'NR > 1 && $1 != NR - 2' | wc -l",

@@ -31,6 +31,7 @@ pl_source *pl_source_generator_new(const pl_generator *g, pl_error *err) {
     return pl_error_set(err, PL_EINVAL, "generator: schema, size and fill are required"), NULL;
   pl_source *s = pl_calloc(1, sizeof *s);
   s->kind = PL__SRC_GENERATOR;
+  s->widen_id = -1;
   s->gen = *g;
   pl_schema_copy(&s->inner, g->schema);
   s->gen.schema = &s->inner;
@@ -77,6 +78,7 @@ pl_source *pl_source_parquet_new(int n_paths, const char *const *paths, int n_co
                                  pl_error *err) {
   pl_source *s = pl_calloc(1, sizeof *s);
   s->kind = PL__SRC_PARQUET;
+  s->widen_id = -1;
   s->partition_size = partition_size ? partition_size : 128000000u;
   for (int i = 0; i < n_paths; i++)
     if (add_path(s, paths[i], err)) goto fail;
@@ -139,6 +141,33 @@ static pl_status project_schema(const pl_source *s, const pl_schema *fs, const c
     pl_field_copy(&f, &fs->fields[k]);
     pl_schema_add(out, f);
   }
+  return PL_OK;
+}
+
+static bool narrow_int(pl_type_id t) {
+  return t == PL_INT8 || t == PL_INT16 || t == PL_INT32 || t == PL_UINT8 || t == PL_UINT16 || t == PL_UINT32;
+}
+
+/* Replaces the id column (index widen_id) of bt, read as a narrower integer, by its int64
+ * form. A null id is an error naming the file. */
+static pl_status widen_id(const pl_source *s, pl_batch *bt, const char *path, pl_error *err) {
+  int32_t k = s->widen_id;
+  pl_column *c = bt->columns[k], *w = pl_column_new(&s->inner.fields[k].type, bt->budget, err);
+  if (!w) return err ? err->code : PL_ENOMEM;
+  pl_status st = pl_column_reserve(w, bt->length, 0, err);
+  for (int64_t i = 0; !st && i < bt->length; i++) {
+    if (!pl_column_is_valid(c, i))
+      st = pl_error_set(err, PL_EINVAL, "%s: column 'id' (the index) is null in a row", path);
+    else st = pl_column_append_int(w, pl_column_int_at(c, i), err);
+  }
+  if (st) {
+    pl_column_free(w);
+    return st;
+  }
+  pl_column_free(c);
+  bt->columns[k] = w;
+  pl_field_release(&bt->schema.fields[k]);
+  pl_field_copy(&bt->schema.fields[k], &s->inner.fields[k]);
   return PL_OK;
 }
 
@@ -225,6 +254,15 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
       global_row += p->rows;
     }
   }
+  /* a narrower integer id (int32, uint16, ...) is the index widened to int64 at read */
+  s->widen_id = -1;
+  int32_t ki = pl_schema_find(&s->inner, "id");
+  if (ki >= 0 && narrow_int(s->inner.fields[ki].type.id)) {
+    s->widen_id = ki;
+    pl_type_release(&s->inner.fields[ki].type);
+    s->inner.fields[ki].type = pl_type_make(PL_INT64);
+    s->inner.fields[ki].nullable = false;
+  }
   finish_schema(s);
   int32_t k = pl_schema_find(&s->schema, "id");
   if (!s->add_id && !has_int64_id(&s->schema) && s->schema.fields[k].type.id != PL_STRING) {
@@ -240,7 +278,7 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
     s->copy_field[j] = in < 0 ? s->add_id : (copy && copy[in]);
   }
   pl_free(copy);
-  if (!s->add_id && (!has_int64_id(&s->schema) || s->schema.fields[k].nullable))
+  if (!s->add_id && (!has_int64_id(&s->schema) || s->schema.fields[k].nullable || s->widen_id >= 0))
     memset(s->copy_field, 0, sizeof *s->copy_field * (size_t)s->schema.n_fields);
   return PL_OK;
 }
@@ -368,7 +406,8 @@ static pl_status read_parquet(pl_source *s, int64_t p, int64_t row_start, int64_
       if (hi <= lo) {
         pl_batch_free(bt);
       } else {
-        if (lo != at || hi != at + n0) st = slice_batch(bt, lo - at, hi - lo, b, &bt, err);
+        if (s->widen_id >= 0 && (st = widen_id(s, bt, path, err))) pl_batch_free(bt);
+        if (!st && (lo != at || hi != at + n0)) st = slice_batch(bt, lo - at, hi - lo, b, &bt, err);
         if (!st && s->add_id) st = add_id_column(s, bt, pt->first_row + lo, b, &bt, err);
         if (!st) st = cb(ctx, bt, err);
       }

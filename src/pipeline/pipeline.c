@@ -534,16 +534,21 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
     }
     const pl_schema *fs = pl_parquet_schema(f);
     if (i == 0) {
+      /* the index: the files' id column (integers widened to int64, or strings), else a
+       * generated int64 */
       int32_t k = pl_schema_find(fs, "id");
-      if (k < 0 || fs->fields[k].type.id != PL_INT64)
-        pl_schema_add(cur, pl_field_make("id", pl_type_make(PL_INT64), false));
-      else {
-        pl_field fid;
-        pl_field_copy(&fid, &fs->fields[k]);
-        pl_schema_add(cur, fid);
+      pl_type_id t = k >= 0 ? fs->fields[k].type.id : PL_INT64;
+      if (k >= 0 && t != PL_STRING && !(pl_type_is_integer(t) && t != PL_UINT64)) {
+        char tn[128];
+        pl_type_canonical(&fs->fields[k].type, tn, sizeof tn);
+        st = at(p, pn, err, "load_from_parquet: %s: column 'id' is %s, but a column named id is the index and "
+                "must be an integer or a string; rename it in the files", o->files[i], tn);
+        pl_parquet_close(f);
+        break;
       }
+      pl_schema_add(cur, pl_field_make("id", pl_type_make(t == PL_STRING ? PL_STRING : PL_INT64), false));
       for (int32_t j = 0; j < fs->n_fields; j++) {
-        if (strcmp(fs->fields[j].name, "id") == 0 && cur->fields[0].type.id == PL_INT64 && k >= 0) continue;
+        if (j == k) continue;
         pl_field f2;
         pl_field_copy(&f2, &fs->fields[j]);
         pl_schema_add(cur, f2);
@@ -577,7 +582,8 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
     for (int32_t j = 0; j < cur->n_fields && nn < 512; j++) names[nn++] = cur->fields[j].name;
     for (int i = 0; i < m->n; i++) {
       int32_t k = pl_schema_find(cur, m->keys[i]);
-      if (k <= 0) {
+      if (k == 0) return at_key(p, m, i, err, "column_name_mapping: 'id' is the index and keeps its name");
+      if (k < 0) {
         char sg[96], msg[512];
         suggest(sg, sizeof sg, m->keys[i], nn, names);
         snprintf(msg, sizeof msg, "column_name_mapping: column '%s' not found in %s%s", m->keys[i], o->files[0], sg);
