@@ -302,7 +302,7 @@ static void test_backpressure(void **state) {
   pl_engine_options o = opts(3, 40000000);
   o.writer_threads = 1;
   o.writer_queue_bytes = 1; /* one partition at a time in the queue */
-  o.test_writer_delay_ms = 40;
+  o.test_writer_delay_ms = 150; /* far longer than making a partition, even under load */
   pl_engine_report r;
   pl_error err;
   char rep[1024];
