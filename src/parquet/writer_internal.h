@@ -51,6 +51,8 @@ static inline pl_status pl__buf_grow(pl_buf *b, size_t extra, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ compress.c */
+/* zstd level used when codec_level is 0 (the default of Arrow C++ and arrow-rs). */
+#define PL__ZSTD_DEFAULT_LEVEL 1
 /* A reusable compressor for one codec and level (the contexts are kept between pages). */
 typedef struct pl__compressor pl__compressor;
 pl__compressor *pl__compressor_new(pl_codec codec, int level, pl_error *err);
