@@ -102,6 +102,20 @@ static pl_status gzip_compress(pl__compressor *c, const uint8_t *src, size_t n, 
   return PL_OK;
 }
 
+size_t pl__compress_bound(const pl__compressor *c, size_t n) {
+  switch (c->codec) {
+  case PL_CODEC_SNAPPY: return snappy_max_compressed_length(n);
+  case PL_CODEC_GZIP: return (size_t)compressBound((uLong)n) + 32; /* + gzip header and trailer */
+  case PL_CODEC_ZSTD: return ZSTD_compressBound(n);
+  case PL_CODEC_LZ4_RAW: return n > (size_t)LZ4_MAX_INPUT_SIZE ? n : (size_t)LZ4_compressBound((int)n);
+  case PL_CODEC_BROTLI: {
+    size_t b = BrotliEncoderMaxCompressedSize(n);
+    return b ? b : n + (n >> 2) + 1024;
+  }
+  default: return n;
+  }
+}
+
 pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *out, pl_error *err) {
   pl_status st;
   switch (c->codec) {

@@ -112,6 +112,7 @@ typedef struct leaf {
   pl_buf *segs;      /* earlier parts of the chunk, in order, when a big page was moved in */
   int nsegs, capsegs;
   pl_buf dictpage;   /* header + compressed dictionary page */
+  size_t hdr_guess;  /* header bytes of the last data page: where the next page's data starts */
   int64_t c_values, c_uncomp, c_comp, c_bits, c_dict_pages; /* c_bits: page_bits of the flushed pages */
   uint32_t enc_mask; /* bit per pl_pq_encoding used */
   chunk_stats st;
@@ -1534,6 +1535,30 @@ static pl_status encode_levels(leaf *L, pl_buf *out, bool v1, int32_t *rl, int32
   return PL_OK;
 }
 
+/* Makes room for `need` more bytes at the end of the chunk without moving what it holds: a
+ * full block joins the chunk's segments and a new block starts, as big as the chunk so far
+ * (at most 16 MiB, at least `need`). Growing one buffer by doubling copied the chunk again
+ * at every doubling and faulted in twice its pages. */
+static pl_status chunk_room(leaf *L, size_t need, pl_error *err) {
+  pl_buf *b = &L->pages;
+  if (b->cap - b->len >= need) return PL_OK;
+  size_t have = b->len;
+  for (int g = 0; g < L->nsegs; g++) have += L->segs[g].len;
+  if (b->len > 0) {
+    if (L->nsegs + 1 > L->capsegs) {
+      L->capsegs = L->capsegs ? L->capsegs * 2 : 8;
+      L->segs = pl_realloc(L->segs, (size_t)L->capsegs * sizeof *L->segs);
+    }
+    L->segs[L->nsegs++] = *b;
+    *b = PL_BUF_INIT(b->budget);
+  } else if (b->cap) {
+    pl_buf_release(b);
+  }
+  size_t cap = have < ((size_t)16 << 20) ? have : (size_t)16 << 20;
+  if (cap < need) cap = need;
+  return pl_buf_reserve_total(b, cap, err);
+}
+
 /* Appends a page to the chunk: its header, `pre` bytes of levels, then the bytes of *db. A big
  * *db (a giant value's page) is not copied: the buffer itself joins the chunk's segments when
  * may_move, so a page costs its own size once. */
@@ -1544,7 +1569,8 @@ static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h
   if ((st = pl__thrift_write_page_header(&w->hdr, h, err))) return st;
   const size_t len = db->len;
   const bool move = may_move && dst == &L->pages && len > 2 * w->o.page_bytes + (1u << 16);
-  if ((st = pl_buf_reserve(dst, w->hdr.len + pre + (move ? 0 : len), err))) return st;
+  const size_t room = w->hdr.len + pre + (move ? 0 : len);
+  if ((st = dst == &L->pages && !move ? chunk_room(L, room, err) : pl_buf_reserve(dst, room, err))) return st;
   memcpy(dst->data + dst->len, w->hdr.data, w->hdr.len);
   dst->len += w->hdr.len;
   if (pre) memcpy(dst->data + dst->len, lv, pre);
@@ -1564,6 +1590,43 @@ static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h
   }
   L->c_uncomp += (int64_t)w->hdr.len + h->uncompressed_page_size;
   L->c_comp += (int64_t)w->hdr.len + h->compressed_page_size;
+  return PL_OK;
+}
+
+/* Compresses the pending page straight into the chunk, after room for its header, which is
+ * written once the compressed size is known: no copy of the compressed page. The header's
+ * length is guessed from the leaf's last page (consecutive pages compress alike, so the
+ * compressed_page_size varint mostly has the same length); a wrong guess moves the data. */
+static pl_status compress_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h, bool v1, const pl_buf *vb,
+                               size_t lvlen, pl_error *err) {
+  pl_status st;
+  const size_t pre = v1 ? 0 : lvlen; /* v2: the levels stay uncompressed, before the values */
+  const size_t in = v1 ? lvlen + vb->len : vb->len, gap = L->hdr_guess ? L->hdr_guess : 32, slack = 64;
+  if ((st = chunk_room(L, gap + slack + pre + pl__compress_bound(w->comp, in), err))) return st;
+  pl_buf *dst = &L->pages;
+  const size_t at = dst->len;
+  dst->len = at + gap + pre;
+  if (v1) st = pl__compress2(w->comp, w->lv.data, lvlen, vb->data, vb->len, dst, &w->join, err);
+  else st = pl__compress(w->comp, vb->data, vb->len, dst, err);
+  const size_t clen = dst->len - (at + gap + pre);
+  if (!st && clen + pre > INT32_MAX)
+    st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", clen + pre);
+  h->compressed_page_size = (int32_t)(clen + pre);
+  w->hdr.len = 0;
+  if (!st) st = pl__thrift_write_page_header(&w->hdr, h, err);
+  const size_t hl = w->hdr.len;
+  if (!st && hl > gap + slack) st = pl_buf_reserve(dst, hl - gap, err);
+  if (st) {
+    dst->len = at;
+    return st;
+  }
+  if (hl != gap) memmove(dst->data + at + hl + pre, dst->data + at + gap + pre, clen);
+  memcpy(dst->data + at, w->hdr.data, hl);
+  if (pre) memcpy(dst->data + at + hl, w->lv.data, pre);
+  dst->len = at + hl + pre + clen;
+  L->hdr_guess = hl;
+  L->c_uncomp += (int64_t)hl + h->uncompressed_page_size;
+  L->c_comp += (int64_t)hl + h->compressed_page_size;
   return PL_OK;
 }
 
@@ -1591,27 +1654,10 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
     goto fail;
   }
   const bool compressed = w->o.codec != PL_CODEC_UNCOMPRESSED;
-  pl_buf *db = vb;
-  size_t pre = lvlen; /* levels written as they are, before *db */
-  if (compressed) {
-    w->cbuf.len = 0;
-    if (v1) {
-      st = pl__compress2(w->comp, w->lv.data, lvlen, vb->data, vb->len, &w->cbuf, &w->join, err);
-      pre = 0;
-    } else {
-      st = pl__compress(w->comp, vb->data, vb->len, &w->cbuf, err);
-    }
-    if (st) goto fail;
-    db = &w->cbuf;
-  }
-  if (db->len + pre > INT32_MAX) {
-    st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", db->len);
-    goto fail;
-  }
   pl_pq_page_header h;
   memset(&h, 0, sizeof h);
   h.uncompressed_page_size = (int32_t)ulen;
-  h.compressed_page_size = (int32_t)(db->len + pre);
+  h.compressed_page_size = (int32_t)ulen; /* compressed: set by compress_page */
   h.num_values = (int32_t)L->n_levels;
   h.encoding = encoding;
   if (v1) {
@@ -1629,7 +1675,9 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
     h.is_compressed = compressed;
   }
   L->c_bits += (int64_t)page_bits(L);
-  if ((st = append_page(w, L, &h, w->lv.data, pre, db, true, &L->pages, err))) goto fail;
+  if (compressed) st = compress_page(w, L, &h, v1, vb, lvlen, err);
+  else st = append_page(w, L, &h, w->lv.data, lvlen, vb, true, &L->pages, err);
+  if (st) goto fail;
   L->c_values += L->n_levels;
   L->enc_mask |= 1u << encoding;
   if (L->max_def > 0 || L->max_rep > 0) L->enc_mask |= 1u << PL_PQ_ENC_RLE;
