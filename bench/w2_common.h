@@ -43,7 +43,7 @@ static inline int32_t w2_utf8_chars(const uint8_t *p, int64_t n) {
   for (; i + 8 <= n; i += 8) {
     uint64_t x;
     memcpy(&x, p + i, 8);
-    cont += __builtin_popcountll(x & ~(x << 1) & 0x8080808080808080ULL);
+    cont += (int64_t)((((x & ~(x << 1) & 0x8080808080808080ULL) >> 7) * 0x0101010101010101ULL) >> 56);
   }
   for (; i < n; i++) cont += (p[i] & 0xC0) == 0x80;
   return (int32_t)(n - cont);

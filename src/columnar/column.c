@@ -44,7 +44,12 @@ void pl__bits_copy(uint8_t *dst, int64_t dbit, const uint8_t *src, int64_t sbit,
 int64_t pl__bits_count(const uint8_t *bits, int64_t start, int64_t n) {
   int64_t i = start, end = start + n, count = 0;
   while (i < end && (i & 7)) count += pl_bit_get(bits, i++);
-  for (; end - i >= 8; i += 8) count += __builtin_popcount(bits[i >> 3]);
+  for (; end - i >= 64; i += 64) {
+    uint64_t w;
+    memcpy(&w, bits + (i >> 3), 8);
+    count += pl__popcount64(w);
+  }
+  for (; end - i >= 8; i += 8) count += pl__popcount64(bits[i >> 3]);
   while (i < end) count += pl_bit_get(bits, i++);
   return count;
 }
