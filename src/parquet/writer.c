@@ -1246,6 +1246,9 @@ static void stats_to_model(const pl_parquet_writer *w, const leaf *L, pl_pq_stat
 
 /* ------------------------------------------------------------------ dictionary */
 #define TAG_MASK 0xFFFFFFFF00000000ULL
+/* the first-page probe of dict_encode_page: values looked at, entries that mean "distinct" */
+#define PROBE_VALUES 1024
+#define PROBE_GIVE_UP (PROBE_VALUES - PROBE_VALUES / 8)
 
 static inline uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
@@ -1336,7 +1339,7 @@ static inline pl_status dict_add(dict *d, size_t s, uint64_t h, const uint8_t *v
  * the hashing and the comparisons compile to integer operations. */
 static inline __attribute__((always_inline)) pl_status
 dict_encode_fixed(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, size_t wd, uint32_t *out,
-                  bool *overflow, pl_error *err) {
+                  int64_t probe, bool *overflow, pl_error *err) {
   const size_t limit = w->o.dictionary_limit;
   pl_status st;
   for (int64_t i = 0; i < n; i++, p += wd) {
@@ -1372,12 +1375,16 @@ dict_encode_fixed(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, si
       e = d->n;
     }
     out[i] = e - 1;
+    if (i + 1 == probe && d->n >= PROBE_GIVE_UP) {
+      *overflow = true;
+      return PL_OK;
+    }
   }
   return PL_OK;
 }
 
 static pl_status dict_encode_bytes(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, uint32_t *out,
-                                   bool *overflow, pl_error *err) {
+                                   int64_t probe, bool *overflow, pl_error *err) {
   const size_t limit = w->o.dictionary_limit;
   pl_status st;
   for (int64_t i = 0; i < n; i++) {
@@ -1408,12 +1415,21 @@ static pl_status dict_encode_bytes(pl_parquet_writer *w, dict *d, const uint8_t 
       e = d->n;
     }
     out[i] = e - 1;
+    if (i + 1 == probe && d->n >= PROBE_GIVE_UP) {
+      *overflow = true;
+      return PL_OK;
+    }
   }
   return PL_OK;
 }
 
 /* Dictionary-encodes the pending page into w->u32. Returns PL_OK with *fits = false (and the
- * dictionary as before) when the page's new entries would take it past dictionary_limit. */
+ * dictionary as before) when the page's new entries would take it past dictionary_limit.
+ * The first page of a chunk is probed: when its first PROBE_VALUES values are nearly all
+ * distinct and the page alone would fill half the dictionary at that rate, the chunk is
+ * PLAIN from the start (ids, hashes, URLs, free text: the dictionary would overflow within a
+ * page or two, after hashing and copying every value for nothing). Small pages are not
+ * probed: trying them costs little. The choice depends on the values only. */
 static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_error *err) {
   dict *d = &L->d;
   const int64_t n = L->n_vals;
@@ -1426,10 +1442,14 @@ static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_
   const uint8_t *p = L->plain.data;
   const bool bytes = L->ptype == PL_PQ_BYTE_ARRAY;
   bool overflow = false;
-  if (bytes) st = dict_encode_bytes(w, d, p, n, out, &overflow, err);
-  else if (L->out_w == 4) st = dict_encode_fixed(w, d, p, n, 4, out, &overflow, err);
-  else if (L->out_w == 8) st = dict_encode_fixed(w, d, p, n, 8, out, &overflow, err);
-  else st = dict_encode_fixed(w, d, p, n, (size_t)L->out_w, out, &overflow, err);
+  const int64_t probe = keep == 0 && n >= PROBE_VALUES &&
+                                (uint64_t)L->plain.len / 8 * 7 >= (uint64_t)w->o.dictionary_limit / 2
+                            ? PROBE_VALUES
+                            : 0;
+  if (bytes) st = dict_encode_bytes(w, d, p, n, out, probe, &overflow, err);
+  else if (L->out_w == 4) st = dict_encode_fixed(w, d, p, n, 4, out, probe, &overflow, err);
+  else if (L->out_w == 8) st = dict_encode_fixed(w, d, p, n, 8, out, probe, &overflow, err);
+  else st = dict_encode_fixed(w, d, p, n, (size_t)L->out_w, out, probe, &overflow, err);
   if (st) return st;
   *fits = !overflow;
   if (overflow) {
