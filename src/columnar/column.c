@@ -340,14 +340,16 @@ static pl_status append_offsets(pl_column *dst, const int64_t *so, int64_t start
   return PL_OK;
 }
 
+static pl_status layout_mismatch(const pl_column *dst, const pl_column *src, pl_error *err) {
+  char a[256], b[256];
+  pl_type_canonical(&dst->type, a, sizeof a);
+  pl_type_canonical(&src->type, b, sizeof b);
+  return pl_error_set(err, PL_EINVAL, "cannot append %s rows to a %s column", b, a);
+}
+
 pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t start, int64_t n,
                                  pl_error *err) {
-  if (!pl__type_layout_equal(&dst->type, &src->type)) {
-    char a[256], b[256];
-    pl_type_canonical(&dst->type, a, sizeof a);
-    pl_type_canonical(&src->type, b, sizeof b);
-    return pl_error_set(err, PL_EINVAL, "cannot append %s rows to a %s column", b, a);
-  }
+  if (!pl__type_layout_equal(&dst->type, &src->type)) return layout_mismatch(dst, src, err);
   if (start < 0 || n < 0 || start > src->length || n > src->length - start)
     return pl_error_set(err, PL_EINVAL, "slice [%lld, +%lld) outside a column of %lld rows",
                         (long long)start, (long long)n, (long long)src->length);
@@ -398,12 +400,7 @@ pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t s
  * consecutive rows still copy their bytes at once. Nested types go run by run. */
 pl_status pl_column_append_rows(pl_column *dst, const pl_column *src, const int64_t *rows, int64_t n,
                                 pl_error *err) {
-  if (!pl__type_layout_equal(&dst->type, &src->type)) {
-    char a[256], b[256];
-    pl_type_canonical(&dst->type, a, sizeof a);
-    pl_type_canonical(&src->type, b, sizeof b);
-    return pl_error_set(err, PL_EINVAL, "cannot append %s rows to a %s column", b, a);
-  }
+  if (!pl__type_layout_equal(&dst->type, &src->type)) return layout_mismatch(dst, src, err);
   if (n < 0) return pl_error_set(err, PL_EINVAL, "append of %lld rows", (long long)n);
   for (int64_t i = 0; i < n; i++)
     if (rows[i] < 0 || rows[i] >= src->length)
