@@ -1570,7 +1570,8 @@ static pl_status encode_levels(leaf *L, pl_buf *out, bool v1, int32_t *rl, int32
 
 /* Makes room for `need` more bytes at the end of the chunk without moving what it holds: a
  * full block joins the chunk's segments and a new block starts, as big as the chunk so far
- * (at most 16 MiB, at least `need`). Growing one buffer by doubling copied the chunk again
+ * (at most 8 MiB, at least `need`: under the engine's mmap threshold at 2 GB, so blocks come
+ * back from the heap instead of being faulted in anew). Growing one buffer by doubling copied the chunk again
  * at every doubling and faulted in twice its pages. */
 static pl_status chunk_room(leaf *L, size_t need, pl_error *err) {
   pl_buf *b = &L->pages;
@@ -1587,7 +1588,7 @@ static pl_status chunk_room(leaf *L, size_t need, pl_error *err) {
   } else if (b->cap) {
     pl_buf_release(b);
   }
-  size_t cap = have < ((size_t)16 << 20) ? have : (size_t)16 << 20;
+  size_t cap = have < ((size_t)8 << 20) ? have : (size_t)8 << 20;
   if (cap < need) cap = need;
   return pl_buf_reserve_total(b, cap, err);
 }
