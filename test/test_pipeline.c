@@ -105,6 +105,22 @@ static void test_validate_errors(void **state) {
     assert_non_null(strstr(out, c->msg));
     free(out);
   }
+  /* the index cannot be renamed by column_name_mapping */
+  {
+    char y[4096];
+    snprintf(y, sizeof y,
+             "name: v\nbase_path: %s/vbase\noperations:\n  - component: load_from_parquet\n"
+             "    arguments: {path: %s, column_name_mapping: {id: source_id}}\n",
+             g_dir, g_in);
+    write_file(path, y);
+    char *out = NULL;
+    assert_int_equal(tu_run(&out, "%s validate '%s' 2>&1", tu_praline_bin(), path), 2);
+    char want[1200];
+    snprintf(want, sizeof want, "%s:5:", path);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "'id' is the index"));
+    free(out);
+  }
   /* and the valid pipeline passes, having read no data (no run directory) */
   laion_yaml(path, "/nonexistent/base", "width >= 256 and height >= 256 and caption is not null", "/tmp/never");
   char *out = NULL;
@@ -408,12 +424,99 @@ static void test_kill_and_resume(void **state) {
   free(rep);
 }
 
+
+/* ------------------------------------------------------------------ load copies chunks */
+/* A load from Parquet writes <field>/part.N.parquet by copying the input's column chunks
+ * (flat plain columns) or by decoding and writing again (nested, legacy, INT96, decimals...).
+ * Either way every column of every input must come back with the same checksum, and three
+ * outside readers must agree on every file the load wrote. */
+static void test_load_copies_chunks(void **state) {
+  static const char *files[] = {"nested_lists.snappy", "nested_structs.rust", "datapage_v2.snappy",
+                                "byte_stream_split.zstd", "delta_byte_array", "int96_from_spark",
+                                "hadoop_lz4_compressed", "dict-page-offset-zero", "fixed_length_decimal",
+                                "int32_with_null_pages", "nullable.impala", "old_list_structure",
+                                "alltypes_plain" /* an int32 id: the index, widened */, NULL};
+  char yaml[1024], base[1024];
+  snprintf(yaml, sizeof yaml, "%s/copy.yaml", g_dir);
+  for (int i = 0; i == 0 || files[i - 1]; i++) { /* the last one (files[i] NULL): laion */
+    char in[1024];
+    if (files[i]) snprintf(in, sizeof in, "%s/testdata/parquet-testing/data/%s.parquet", tu_shared_dir(), files[i]);
+    else snprintf(in, sizeof in, "%s", g_in);
+    snprintf(base, sizeof base, "%s/copy%d", g_dir, i);
+    char y[4096];
+    snprintf(y, sizeof y,
+             "name: cp\nbase_path: %s\noperations:\n"
+             "  - component: load_from_parquet\n    arguments: {path: \"%s\"}\n"
+             "  - component: write_to_parquet\n    arguments: {path: \"%s/out\"}\n",
+             base, in, base);
+    write_file(yaml, y);
+    int rc = tu_run(NULL, "%s run '%s' --workers 2 --memory-limit 256MB --quiet", tu_praline_bin(), yaml);
+    assert_int_equal(rc, 0);
+    /* "name checksum" lines of every column but id, input against the load's files */
+    const char *cols = "grep -E '^    ' | awk '$1 != \"id\" {print $1, $NF}' | sort";
+    char *a = NULL, *b = NULL;
+    tu_run(&a, "for f in $(if [ -d '%s' ]; then ls '%s'/*.parquet; else echo '%s'; fi); do "
+               "%s inspect --checksum \"$f\"; done | %s",
+           in, in, in, tu_praline_bin(), cols);
+    tu_run(&b, "for f in '%s'/cp/cp-*/load_from_parquet/*/part.*.parquet; do %s inspect --checksum \"$f\"; done | %s",
+           base, tu_praline_bin(), cols);
+    if (strcmp(a, b) != 0) fprintf(stderr, "%s:\ninput:\n%s\nload:\n%s\n", in, a, b);
+    assert_true(strlen(a) > 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    char *has_id = NULL;
+    tu_run(&has_id, "%s inspect '%s' | grep -c '^  id: '", tu_praline_bin(), in);
+    bool own_id = atoi(has_id) > 0;
+    free(has_id);
+    if (own_id) { /* the file's id is the index */
+      char *ids_in = NULL, *ids_load = NULL;
+      tu_run(&ids_in, "%s cat '%s' --columns id --format csv", tu_praline_bin(), in);
+      tu_run(&ids_load, "%s cat '%s'/cp/cp-*/load_from_parquet/index --format csv", tu_praline_bin(), base);
+      assert_true(strlen(ids_in) > 3);
+      assert_string_equal(ids_in, ids_load);
+      free(ids_in);
+      free(ids_load);
+    }
+    if (files[i] && !own_id) { /* no id in the file: the load numbers the rows 0, 1, ... */
+      char *bad = NULL;
+      tu_run(&bad, "%s cat '%s'/cp/cp-*/load_from_parquet/index --format csv | awk 'NR > 1 && $1 != NR - 2' | wc -l",
+             tu_praline_bin(), base);
+      assert_int_equal(atoi(bad), 0);
+      free(bad);
+    }
+    char *pq = NULL;
+    rc = tu_run(&pq, "%s/tools/pqcheck '%s'/cp/cp-*/load_from_parquet 2>&1 | tail -1", tu_shared_dir(), base);
+    if (rc == 0 || strstr(pq, "failed")) {
+      if (!strstr(pq, " 0 failed")) fprintf(stderr, "%s: pqcheck: %s\n", in, pq);
+      assert_non_null(strstr(pq, " 0 failed"));
+    } else fprintf(stderr, "pqcheck unavailable (rc %d): %s\n", rc, pq);
+    free(pq);
+  }
+  /* flat columns were copied: their files name the input's writer (parquet-mr for
+   * datapage_v2.snappy); its nested column `e` was decoded and written by praline */
+  char *w1 = NULL, *w2 = NULL, *w3 = NULL;
+  tu_run(&w1, "%s inspect '%s/testdata/parquet-testing/data/datapage_v2.snappy.parquet' | grep 'created by'",
+         tu_praline_bin(), tu_shared_dir());
+  tu_run(&w2, "%s inspect '%s'/copy2/cp/cp-*/load_from_parquet/a/part.00000.parquet | grep 'created by'",
+         tu_praline_bin(), g_dir);
+  tu_run(&w3, "%s inspect '%s'/copy2/cp/cp-*/load_from_parquet/e/part.00000.parquet | grep 'created by'",
+         tu_praline_bin(), g_dir);
+  assert_null(strstr(w1, "praline"));
+  assert_string_equal(w1, w2);
+  assert_non_null(strstr(w3, "praline"));
+  free(w1);
+  free(w2);
+  free(w3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_validate_errors),
       cmocka_unit_test(test_laion_lineage_and_export),
       cmocka_unit_test(test_cache_rerun_and_changed_argument),
       cmocka_unit_test(test_kill_and_resume),
+      cmocka_unit_test(test_load_copies_chunks),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

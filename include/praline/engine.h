@@ -110,6 +110,8 @@ typedef struct pl_engine_options {
   int progress;                /* 1 = progress line when stderr is a TTY, 0 = never */
   const char *report_path;     /* write the report as JSON here (NULL = no) */
   pl_parquet_write_options write; /* for the column-wise files */
+  bool no_copy;                /* a Parquet source's fields are decoded and written again
+                                * instead of having their column chunks copied as they are */
   unsigned test_writer_delay_ms; /* test-only: each writer sleeps this long per partition */
 } pl_engine_options;
 
@@ -151,7 +153,9 @@ pl_engine *pl_engine_new(const char *base_path, const char *pipeline,
 void pl_engine_free(pl_engine *e);
 const char *pl_engine_run_dir(const pl_engine *e);
 
-/* The load component. Its fields are written column-wise unless write_fields is false. */
+/* The load component. Its fields are written column-wise unless write_fields is false. From a
+ * Parquet source whose files allow it (pl_parquet_copyable), the files are made by copying the
+ * input's column chunks, with an `id` column added (see pl_parquet_copy_field). */
 pl_status pl_engine_set_source(pl_engine *e, const char *component, pl_source *src /* taken */,
                                bool write_fields, pl_error *err);
 /* A partition-wise transform, fused with its neighbours. consumes: field names (not `id`).

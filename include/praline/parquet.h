@@ -255,6 +255,22 @@ const pl_pq_file_metadata *pl_parquet_metadata(const pl_parquet_file *f);
 const pl_schema *pl_parquet_schema(const pl_parquet_file *f);
 const char *pl_parquet_path(const pl_parquet_file *f);
 
+/* Column-wise copies (the load of a Parquet dataset). pl_parquet_copy_field writes `path`
+ * (through a temporary name, renamed when complete) holding the columns `id` and `field` (or
+ * only `id` when field is NULL) of
+ * row groups [rg_start, rg_start + rg_count) of src. The field's column chunks are copied byte
+ * for byte: nothing is decoded or re-encoded. The id column is copied likewise when
+ * first_id < 0 (src must have a required int64 `id`), else generated as first_id,
+ * first_id + 1, ... Fails with PL_EUNSUPPORTED unless pl_parquet_copyable(src, field) (and
+ * (src, "id") when the id is copied): the top-level `field` is one flat column of a plain type
+ * (boolean, signed integers, float, double, string/binary, date, timestamp), with codecs and
+ * encodings that common readers share (not Hadoop LZ4), whose chunks lie in src, unencrypted,
+ * with sizes that can be trusted (not PARQUET-816). Other columns are decoded and re-written. */
+bool pl_parquet_copyable(const pl_parquet_file *src, const char *field);
+pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
+                                const char *field, int64_t first_id, const char *path, pl_budget *b,
+                                pl_error *err);
+
 /* A statistics predicate for pruning: keep row groups where `column op value` may hold. */
 typedef enum { PL_CMP_EQ, PL_CMP_NE, PL_CMP_LT, PL_CMP_LE, PL_CMP_GT, PL_CMP_GE, PL_CMP_IS_NULL, PL_CMP_NOT_NULL } pl_cmp;
 typedef struct pl_parquet_predicate {

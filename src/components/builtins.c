@@ -229,14 +229,19 @@ static pl_status cached_fill(void *state, int64_t p, int64_t row_start, int64_t 
     }
     const int64_t *fid = (const int64_t *)fb->columns[0]->values.data;
     int64_t k = 0;
-    for (int64_t r = row_start; !st && r < end; r++) {
+    for (int64_t r = row_start; !st && r < end;) {
       while (k < fb->length && fid[k] != ids[r]) k++;
       if (k == fb->length) {
         st = pl_error_set(err, PL_ECORRUPT, "cached input: id %lld of partition %lld not in %s",
                           (long long)ids[r], (long long)p, c->locs[i]);
         break;
       }
-      st = pl_column_append_slice(out->columns[i], fb->columns[1], k, 1, err);
+      /* a run of rows kept one after another is appended as one slice */
+      int64_t n = 1;
+      while (r + n < end && k + n < fb->length && fid[k + n] == ids[r + n]) n++;
+      st = pl_column_append_slice(out->columns[i], fb->columns[1], k, n, err);
+      r += n;
+      k += n;
     }
     pl_batch_free(fb);
   }

@@ -40,6 +40,9 @@ struct pl_source {
   int n_columns;     /* projection; 0 = all */
   char **columns;
   uint64_t partition_size;
+  int32_t widen_id;  /* index in inner of an id read as a narrower integer, or -1 */
+  bool *copy_field;  /* per schema field: every file's chunks of it can be copied as they are
+                      * (pl_parquet_copyable); the id's entry says whether the index can be */
 };
 
 /* Called with each batch of a read, which it takes (frees) whatever it returns. */

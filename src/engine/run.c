@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 enum { C_SOURCE = 1, C_TRANSFORM, C_DEDUP, C_EXPORT };
+/* Writer memory for a copied source's partition: the input footer, a 256 KiB copy buffer and
+ * 64 Ki ids (see src/parquet/copy.c). */
+#define COPY_NEED ((size_t)2 << 20)
 
 typedef struct comp {
   int kind;
@@ -34,6 +37,7 @@ typedef struct comp {
   pl_schema produces; /* transform: as declared; source: the source's fields */
   bool filter;        /* changes the rows: writes its index */
   bool write;         /* writes column-wise files */
+  bool copy;          /* source: writes them by copying the files' column chunks (session_close) */
   int n_keys;
   char **keys;
   pl_export_options exp;
@@ -545,6 +549,28 @@ static pl_status add_export_unit(task *t, int ci, const pl_batch *cur, pl_error 
   return PL_OK;
 }
 
+/* The source's unit: every field, or with a copied source (copy_source) only the id and the
+ * fields that cannot be copied; none when all can. */
+static void add_source_unit(task *t, int ci, const pl_batch *cur) {
+  const pl_source *src = t->e->src;
+  if (!t->e->comps[ci].copy) {
+    add_unit(t, ci, view_copy(cur, 0));
+    return;
+  }
+  pl_batch *u = NULL;
+  for (int32_t k = 1; k < cur->schema.n_fields; k++) {
+    if (src->copy_field[k]) continue;
+    if (!u) {
+      u = pl__view_new();
+      pl__view_add(u, &cur->schema.fields[0], cur->columns[0]);
+    }
+    pl__view_add(u, &cur->schema.fields[k], cur->columns[k]);
+  }
+  if (!u) return;
+  u->length = cur->length;
+  add_unit(t, ci, u);
+}
+
 /* The fused chain over one batch of the source (taken). */
 static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
   task *t = ctx;
@@ -559,7 +585,7 @@ static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
     case C_SOURCE:
       t->rows_in[ci] += cur->length;
       t->rows_out[ci] += cur->length;
-      if (t->emit[ci] && c->write) add_unit(t, ci, view_copy(cur, 0));
+      if (t->emit[ci] && c->write) add_source_unit(t, ci, cur);
       break;
     case C_TRANSFORM: st = run_transform(t, ci, &cur, err); break;
     case C_DEDUP:
@@ -707,7 +733,7 @@ static pl_status write_unit(session *s, const unit *u, pl_error *err) {
   const pl_batch *v = u->view;
   if (s->e->comps[u->comp].kind == C_EXPORT) return write_export(s, u->comp, v, err);
   pl_status st = PL_OK;
-  for (int32_t i = 0; !st && i < v->schema.n_fields; i++) {
+  for (int32_t i = s->e->comps[u->comp].copy ? 1 : 0; !st && i < v->schema.n_fields; i++) {
     pl_batch *two = pl__view_new();
     pl__view_add(two, &v->schema.fields[0], v->columns[0]);
     if (i > 0) pl__view_add(two, &v->schema.fields[i], v->columns[i]);
@@ -720,10 +746,40 @@ static pl_status write_unit(session *s, const unit *u, pl_error *err) {
   return st;
 }
 
+/* A copied source's files for partition p: the index and one (id, field) file per field, made
+ * from the input's column chunks as they are (see pl_parquet_copy_field). */
+static pl_status copy_source(session *s, int ci, pl_error *err) {
+  pl_engine *e = s->e;
+  comp *c = &e->comps[ci];
+  const pl_source *src = e->src;
+  const pl__part *pt = &src->parts[s->p];
+  pl_parquet_file *f = pl_parquet_open(src->files[pt->file], NULL, s->budget, err);
+  if (!f) return err ? err->code : PL_EIO;
+  pl_status st = PL_OK;
+  int64_t first = src->add_id ? pt->first_row : -1;
+  for (int32_t k = 0; !st && k < src->schema.n_fields; k++) {
+    if (!src->copy_field[k]) continue;
+    const char *name = src->schema.fields[k].name;
+    bool index = strcmp(name, "id") == 0;
+    char *dir = pl_sprintf("%s/%s", c->dir, index ? "index" : name);
+    char *path = pl_sprintf("%s/part.%05lld.parquet", dir, (long long)s->p);
+    st = pl__mkdirs(dir, err);
+    if (!st) st = pl_parquet_copy_field(f, pt->rg_start, pt->rg_count, index ? NULL : name, first, path,
+                                        s->budget, err);
+    if (!st) s->bytes[ci] += file_size(path);
+    pl_free(dir);
+    pl_free(path);
+  }
+  pl_parquet_close(f);
+  return st;
+}
+
 /* Closes (renames) every file, then journals the partition for each component. */
 static pl_status session_close(session *s, const task *t, pl_error *err) {
   pl_engine *e = s->e;
   pl_status st = PL_OK;
+  for (int ci = 0; !st && ci < e->n_comps; ci++)
+    if (e->comps[ci].copy && t->emit[ci]) st = copy_source(s, ci, err);
   for (int i = 0; i < s->n; i++) {
     fwriter *fw = &s->f[i];
     if (!st) {
@@ -852,6 +908,8 @@ static size_t writer_need(pl_engine *e, const task *t) {
       if (m > maxv) maxv = m;
     }
   }
+  /* a copied source: a footer, a copy buffer and a page of ids */
+  if (e->comps[0].copy && t->emit[0]) ctx += COPY_NEED;
   return leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx + (size_t)(3 * maxv) +
          pl_budget_used(t->budget) / 2;
 }
@@ -1222,9 +1280,15 @@ static void configure(pl_engine *e) {
     if (c->kind == C_TRANSFORM) all += c->produces.n_fields;
     if (c->kind == C_SOURCE && !c->write) continue;
     int32_t nf = c->kind == C_EXPORT ? all : 1 + c->produces.n_fields;
+    if (c->copy) { /* only the fields that are not copied go through the writers */
+      nf = 1;
+      for (int32_t k = 1; k < e->src->schema.n_fields; k++) nf += !e->src->copy_field[k];
+      if (nf == 1) continue;
+    }
     leaves += comp_leaves(c, nf);
     ctx += comp_files(c, nf) * codec_ctx(c->kind == C_EXPORT ? c->exp.write.codec : e->wo.codec);
   }
+  if (e->comps[0].copy) ctx += COPY_NEED;
   e->writer_fixed = leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx;
   if (!o->writer_queue_bytes) o->writer_queue_bytes = e->budget_limit / 4;
   e->ratio = 2.0;
@@ -1259,6 +1323,8 @@ pl_status pl_engine_run(pl_engine *e, pl_engine_report *rep, pl_error *err) {
   }
   if (strcmp(e->src->schema.fields[0].name, "id") != 0)
     return pl_error_set(err, PL_EUNSUPPORTED, "engine: the source's 'id' must be its first field");
+  /* Parquet input is already column chunks: copy them rather than decode and re-encode */
+  sc->copy = sc->write && e->src->kind == PL__SRC_PARQUET && e->src->copy_field[0] && !e->o.no_copy;
   configure(e);
   if ((st = pl__mkdirs(e->run_dir, err))) return st;
   if (e->o.resume) pl__remove_temps(e->run_dir);

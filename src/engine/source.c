@@ -31,6 +31,7 @@ pl_source *pl_source_generator_new(const pl_generator *g, pl_error *err) {
     return pl_error_set(err, PL_EINVAL, "generator: schema, size and fill are required"), NULL;
   pl_source *s = pl_calloc(1, sizeof *s);
   s->kind = PL__SRC_GENERATOR;
+  s->widen_id = -1;
   s->gen = *g;
   pl_schema_copy(&s->inner, g->schema);
   s->gen.schema = &s->inner;
@@ -77,6 +78,7 @@ pl_source *pl_source_parquet_new(int n_paths, const char *const *paths, int n_co
                                  pl_error *err) {
   pl_source *s = pl_calloc(1, sizeof *s);
   s->kind = PL__SRC_PARQUET;
+  s->widen_id = -1;
   s->partition_size = partition_size ? partition_size : 128000000u;
   for (int i = 0; i < n_paths; i++)
     if (add_path(s, paths[i], err)) goto fail;
@@ -99,6 +101,7 @@ void pl_source_free(pl_source *s) {
   pl_schema_release(&s->schema);
   pl_schema_release(&s->inner);
   pl_free(s->parts);
+  pl_free(s->copy_field);
   for (int i = 0; i < s->n_files; i++) {
     pl_free(s->files[i]);
     if (s->rgs) pl_free(s->rgs[i]);
@@ -141,6 +144,33 @@ static pl_status project_schema(const pl_source *s, const pl_schema *fs, const c
   return PL_OK;
 }
 
+static bool narrow_int(pl_type_id t) {
+  return t == PL_INT8 || t == PL_INT16 || t == PL_INT32 || t == PL_UINT8 || t == PL_UINT16 || t == PL_UINT32;
+}
+
+/* Replaces the id column (index widen_id) of bt, read as a narrower integer, by its int64
+ * form. A null id is an error naming the file. */
+static pl_status widen_id(const pl_source *s, pl_batch *bt, const char *path, pl_error *err) {
+  int32_t k = s->widen_id;
+  pl_column *c = bt->columns[k], *w = pl_column_new(&s->inner.fields[k].type, bt->budget, err);
+  if (!w) return err ? err->code : PL_ENOMEM;
+  pl_status st = pl_column_reserve(w, bt->length, 0, err);
+  for (int64_t i = 0; !st && i < bt->length; i++) {
+    if (!pl_column_is_valid(c, i))
+      st = pl_error_set(err, PL_EINVAL, "%s: column 'id' (the index) is null in a row", path);
+    else st = pl_column_append_int(w, pl_column_int_at(c, i), err);
+  }
+  if (st) {
+    pl_column_free(w);
+    return st;
+  }
+  pl_column_free(c);
+  bt->columns[k] = w;
+  pl_field_release(&bt->schema.fields[k]);
+  pl_field_copy(&bt->schema.fields[k], &s->inner.fields[k]);
+  return PL_OK;
+}
+
 static bool schema_equal(const pl_schema *a, const pl_schema *b) {
   if (a->n_fields != b->n_fields) return false;
   for (int32_t i = 0; i < a->n_fields; i++)
@@ -154,13 +184,18 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
   s->n_rgs = pl_calloc((size_t)s->n_files, sizeof(int));
   s->rgs = pl_calloc((size_t)s->n_files, sizeof(pl__rg *));
   int64_t cap = 0, global_row = 0;
+  bool *copy = NULL; /* per inner field, over every file */
   for (int fi = 0; fi < s->n_files; fi++) {
     pl_parquet_file *f = pl_parquet_open(s->files[fi], NULL, NULL, err);
-    if (!f) return err ? err->code : PL_EIO;
+    if (!f) {
+      pl_free(copy);
+      return err ? err->code : PL_EIO;
+    }
     pl_schema ps;
     pl_status st = project_schema(s, pl_parquet_schema(f), s->files[fi], &ps, err);
     if (st) {
       pl_parquet_close(f);
+      pl_free(copy);
       return st;
     }
     if (fi == 0) {
@@ -170,10 +205,17 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
       pl_schema_release(&ps);
       if (!same) {
         pl_parquet_close(f);
+        pl_free(copy);
         return pl_error_set(err, PL_EINVAL, "%s: schema differs from %s", s->files[fi],
                             s->files[0]);
       }
     }
+    if (!copy) {
+      copy = pl_calloc((size_t)s->inner.n_fields + 1, sizeof *copy);
+      for (int32_t k = 0; k < s->inner.n_fields; k++) copy[k] = true;
+    }
+    for (int32_t k = 0; k < s->inner.n_fields; k++)
+      copy[k] = copy[k] && pl_parquet_copyable(f, s->inner.fields[k].name);
     const pl_pq_file_metadata *md = pl_parquet_metadata(f);
     s->n_rgs[fi] = md->n_row_groups;
     s->rgs[fi] = pl_calloc((size_t)(md->n_row_groups ? md->n_row_groups : 1), sizeof(pl__rg));
@@ -212,11 +254,32 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
       global_row += p->rows;
     }
   }
+  /* a narrower integer id (int32, uint16, ...) is the index widened to int64 at read */
+  s->widen_id = -1;
+  int32_t ki = pl_schema_find(&s->inner, "id");
+  if (ki >= 0 && narrow_int(s->inner.fields[ki].type.id)) {
+    s->widen_id = ki;
+    pl_type_release(&s->inner.fields[ki].type);
+    s->inner.fields[ki].type = pl_type_make(PL_INT64);
+    s->inner.fields[ki].nullable = false;
+  }
   finish_schema(s);
   int32_t k = pl_schema_find(&s->schema, "id");
-  if (!s->add_id && !has_int64_id(&s->schema) && s->schema.fields[k].type.id != PL_STRING)
+  if (!s->add_id && !has_int64_id(&s->schema) && s->schema.fields[k].type.id != PL_STRING) {
+    pl_free(copy);
     return pl_error_set(err, PL_EUNSUPPORTED, "%s: column 'id' must be int64 or string",
                         s->files[0]);
+  }
+  /* which fields a column-wise copy may take as they are; a file's own id only when it is a
+   * required int64 (otherwise nothing is copied: the index is written from the decoded id) */
+  s->copy_field = pl_calloc((size_t)s->schema.n_fields, sizeof *s->copy_field);
+  for (int32_t j = 0; j < s->schema.n_fields; j++) {
+    int32_t in = pl_schema_find(&s->inner, s->schema.fields[j].name);
+    s->copy_field[j] = in < 0 ? s->add_id : (copy && copy[in]);
+  }
+  pl_free(copy);
+  if (!s->add_id && (!has_int64_id(&s->schema) || s->schema.fields[k].nullable || s->widen_id >= 0))
+    memset(s->copy_field, 0, sizeof *s->copy_field * (size_t)s->schema.n_fields);
   return PL_OK;
 }
 
@@ -343,7 +406,8 @@ static pl_status read_parquet(pl_source *s, int64_t p, int64_t row_start, int64_
       if (hi <= lo) {
         pl_batch_free(bt);
       } else {
-        if (lo != at || hi != at + n0) st = slice_batch(bt, lo - at, hi - lo, b, &bt, err);
+        if (s->widen_id >= 0 && (st = widen_id(s, bt, path, err))) pl_batch_free(bt);
+        if (!st && (lo != at || hi != at + n0)) st = slice_batch(bt, lo - at, hi - lo, b, &bt, err);
         if (!st && s->add_id) st = add_id_column(s, bt, pt->first_row + lo, b, &bt, err);
         if (!st) st = cb(ctx, bt, err);
       }

@@ -1174,3 +1174,9 @@ pl_status pl_parquet_reader_next(pl_parquet_reader *r, pl_batch **out, pl_error 
     return PL_OK;
   }
 }
+
+void pl__parquet_file_raw(const pl_parquet_file *f, int *fd, int64_t *size, bool *pad_chunks) {
+  *fd = f->fd;
+  *size = f->size;
+  *pad_chunks = f->pad_chunks;
+}

@@ -9,6 +9,11 @@
 
 #include "praline/parquet.h"
 
+/* ------------------------------------------------------------------ reader.c */
+/* The open file's descriptor and size, and whether its column chunk sizes are understated
+ * (PARQUET-816), for copy.c. */
+void pl__parquet_file_raw(const pl_parquet_file *f, int *fd, int64_t *size, bool *pad_chunks);
+
 /* ------------------------------------------------------------------ thrift_read.c */
 /* Decodes a FileMetaData from exactly [p, p+n). On failure md is left released. */
 pl_status pl__thrift_read_file_metadata(const uint8_t *p, size_t n, pl_pq_file_metadata *md,

@@ -491,9 +491,13 @@ static void list_ext(const char *dir, const char *ext, const char *ext2, int *n,
   closedir(d);
 }
 
-static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
+/* The files a load's `path` names: a glob's matches, a directory's files ending in ext or
+ * ext2 (recursively), or the file itself; sorted into o->files. Errors point at `path`. */
+static pl_status resolve_files(pl_pipeline *p, op *o, const char *what, const char *ext, const char *ext2,
+                               pl_error *err) {
   const char *path = arg_str(o, "path");
   const pl__ynode *pn = arg(o, "path");
+  struct stat sb;
   if (strpbrk(path, "*?[")) {
     glob_t g;
     if (glob(path, 0, NULL, &g) == 0) {
@@ -503,17 +507,23 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
       }
       globfree(&g);
     }
+  } else if (stat(path, &sb)) {
+    return at(p, pn, err, "%s: path '%s': %s", o->component, path, strerror(errno));
+  } else if (S_ISDIR(sb.st_mode)) {
+    list_ext(path, ext, ext2, &o->n_files, &o->files);
   } else {
-    struct stat sb;
-    if (stat(path, &sb)) return at(p, pn, err, "load_from_parquet: path '%s': %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) list_ext(path, ".parquet", NULL, &o->n_files, &o->files);
-    else {
-      o->files = pl_malloc(sizeof(char *));
-      o->files[o->n_files++] = pl_strdup(path);
-    }
+    o->files = pl_malloc(sizeof(char *));
+    o->files[o->n_files++] = pl_strdup(path);
   }
-  if (o->n_files == 0) return at(p, pn, err, "load_from_parquet: no Parquet files at '%s'", path);
+  if (o->n_files == 0) return at(p, pn, err, "%s: no %s files at '%s'", o->component, what, path);
   qsort(o->files, (size_t)o->n_files, sizeof(char *), cmp_str);
+  return PL_OK;
+}
+
+static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
+  const pl__ynode *pn = arg(o, "path");
+  pl_status st0 = resolve_files(p, o, "Parquet", ".parquet", NULL, err);
+  if (st0) return st0;
   pl_budget *b = pl_budget_new(PL_UNLIMITED);
   pl_status st = PL_OK;
   for (int i = 0; i < o->n_files && !st; i++) {
@@ -524,16 +534,21 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
     }
     const pl_schema *fs = pl_parquet_schema(f);
     if (i == 0) {
+      /* the index: the files' id column (integers widened to int64, or strings), else a
+       * generated int64 */
       int32_t k = pl_schema_find(fs, "id");
-      if (k < 0 || fs->fields[k].type.id != PL_INT64)
-        pl_schema_add(cur, pl_field_make("id", pl_type_make(PL_INT64), false));
-      else {
-        pl_field fid;
-        pl_field_copy(&fid, &fs->fields[k]);
-        pl_schema_add(cur, fid);
+      pl_type_id t = k >= 0 ? fs->fields[k].type.id : PL_INT64;
+      if (k >= 0 && t != PL_STRING && !(pl_type_is_integer(t) && t != PL_UINT64)) {
+        char tn[128];
+        pl_type_canonical(&fs->fields[k].type, tn, sizeof tn);
+        st = at(p, pn, err, "load_from_parquet: %s: column 'id' is %s, but a column named id is the index and "
+                "must be an integer or a string; rename it in the files", o->files[i], tn);
+        pl_parquet_close(f);
+        break;
       }
+      pl_schema_add(cur, pl_field_make("id", pl_type_make(t == PL_STRING ? PL_STRING : PL_INT64), false));
       for (int32_t j = 0; j < fs->n_fields; j++) {
-        if (strcmp(fs->fields[j].name, "id") == 0 && cur->fields[0].type.id == PL_INT64 && k >= 0) continue;
+        if (j == k) continue;
         pl_field f2;
         pl_field_copy(&f2, &fs->fields[j]);
         pl_schema_add(cur, f2);
@@ -567,7 +582,8 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
     for (int32_t j = 0; j < cur->n_fields && nn < 512; j++) names[nn++] = cur->fields[j].name;
     for (int i = 0; i < m->n; i++) {
       int32_t k = pl_schema_find(cur, m->keys[i]);
-      if (k <= 0) {
+      if (k == 0) return at_key(p, m, i, err, "column_name_mapping: 'id' is the index and keeps its name");
+      if (k < 0) {
         char sg[96], msg[512];
         suggest(sg, sizeof sg, m->keys[i], nn, names);
         snprintf(msg, sizeof msg, "column_name_mapping: column '%s' not found in %s%s", m->keys[i], o->files[0], sg);
@@ -618,30 +634,9 @@ static pl_formats_options text_options(const op *o, pl_budget *b) {
 
 
 static pl_status validate_text_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *err) {
-  const char *path = arg_str(o, "path");
-  const pl__ynode *pn = arg(o, "path");
-  const char *what = o->kind == K_LOAD_CSV ? "CSV" : "JSON Lines";
-  struct stat sb;
-  if (strpbrk(path, "*?[")) {
-    glob_t g;
-    if (glob(path, 0, NULL, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; i++) {
-        o->files = pl_realloc(o->files, sizeof(char *) * (size_t)(o->n_files + 1));
-        o->files[o->n_files++] = pl_strdup(g.gl_pathv[i]);
-      }
-      globfree(&g);
-    }
-  } else if (stat(path, &sb)) {
-    return at(p, pn, err, "%s: path '%s': %s", o->component, path, strerror(errno));
-  } else if (S_ISDIR(sb.st_mode)) {
-    if (o->kind == K_LOAD_CSV) list_ext(path, ".csv", NULL, &o->n_files, &o->files);
-    else list_ext(path, ".jsonl", ".ndjson", &o->n_files, &o->files);
-  } else {
-    o->files = pl_malloc(sizeof(char *));
-    o->files[o->n_files++] = pl_strdup(path);
-  }
-  if (o->n_files == 0) return at(p, pn, err, "%s: no %s files at '%s'", o->component, what, path);
-  qsort(o->files, (size_t)o->n_files, sizeof(char *), cmp_str);
+  pl_status st0 = o->kind == K_LOAD_CSV ? resolve_files(p, o, "CSV", ".csv", NULL, err)
+                                       : resolve_files(p, o, "JSON Lines", ".jsonl", ".ndjson", err);
+  if (st0) return st0;
   const char *oe = arg_str(o, "on_error");
   if (strcmp(oe, "fail") && strcmp(oe, "skip"))
     return at(p, arg(o, "on_error"), err, "%s: on_error must be fail or skip, got '%s'", o->component, oe);
