@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
   pl_parquet_write_options o;
   pl_parquet_write_options_default(&o);
   o.page_version = page_version;
-  o.codec_level = level; /* 0: the codec's default (zstd 3, as DuckDB's ZSTD_defaultCLevel()) */
+  o.codec_level = level; /* 0: praline's default (zstd 1; DuckDB's default is 3: pass --level 3 to compare at equal level) */
   if (pl_codec_parse(codec, &o.codec, &err)) { fprintf(stderr, "bench-writer: %s\n", err.msg); return 2; }
 
   DIR *d = opendir(in);

@@ -1,6 +1,7 @@
 // duckdb_w2.mjs — DuckDB doing W2a (filter, caption_len, export) or W2 (W2a + exact dedup on url,
 // keeping the smallest id), as praline's bench-w2a / bench-w2 do. Prints one JSON object.
-//   node duckdb_w2.mjs --input DIR --out FILE [--dedup] [--threads 2] [--memory-limit 2GB]
+//   node duckdb_w2.mjs --input DIR --out FILE [--dedup] [--threads 2] [--memory-limit 2GB] [--level N]
+// --level N sets COPY's COMPRESSION_LEVEL (zstd); without it DuckDB uses its default (3).
 import { DuckDBInstance } from '@duckdb/node-api';
 import fs from 'node:fs';
 
@@ -8,11 +9,17 @@ const argv = process.argv.slice(2);
 const opt = (k, d) => { const i = argv.indexOf('--' + k); return i >= 0 ? argv[i + 1] : d; };
 const input = opt('input'), out = opt('out');
 if (!input || !out) {
-  console.error('usage: duckdb_w2.mjs --input DIR --out FILE [--dedup] [--threads 2] [--memory-limit 2GB]');
+  console.error('usage: duckdb_w2.mjs --input DIR --out FILE [--dedup] [--threads 2] [--memory-limit 2GB] [--level N]');
   process.exit(2);
 }
 const dedup = argv.includes('--dedup');
 const threads = opt('threads', '2'), mem = opt('memory-limit', '2GB');
+const level = opt('level', null);
+if (level !== null && !/^-?[0-9]+$/.test(level)) {
+  console.error('duckdb_w2.mjs: --level needs an integer');
+  process.exit(2);
+}
+const levelOpt = level === null ? '' : `, COMPRESSION_LEVEL ${level}`;
 const q = s => "'" + s.replace(/'/g, "''") + "'";
 const inst = await DuckDBInstance.create(':memory:', { threads, memory_limit: mem });
 const con = await inst.connect();
@@ -26,7 +33,7 @@ if (dedup) sel = `WITH f AS (${sel})
 const t0 = process.hrtime.bigint();
 let error = null;
 try {
-  await con.run(`COPY (${sel}) TO ${q(out)} (FORMAT parquet, COMPRESSION zstd)`);
+  await con.run(`COPY (${sel}) TO ${q(out)} (FORMAT parquet, COMPRESSION zstd${levelOpt})`);
 } catch (e) {
   error = String(e.message || e).split('\n')[0];
 }
@@ -38,4 +45,5 @@ if (!error) {
 }
 console.log(JSON.stringify({ engine: 'duckdb', workload: dedup ? 'w2' : 'w2a', seconds, rows_out,
                              bytes: error ? null : fs.statSync(out).size, threads: Number(threads),
+                             level: level === null ? 'default' : Number(level),
                              memory_limit: mem, error }));

@@ -11,6 +11,10 @@
 
 #include "praline/engine.h"
 
+/* The transforms write straight into the reserved value buffers of their (empty, non-null)
+ * output columns: a column of fixed width holds exactly length * width bytes, so filling the
+ * buffer and then moving len and length keeps it valid (see include/praline/columnar.h). */
+
 /* consumes width, height, caption; produces id (the kept rows) */
 static pl_status w2_filter(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
   (void)state;
@@ -19,11 +23,30 @@ static pl_status w2_filter(const pl_batch *in, pl_batch *out, void *state, pl_er
   const int32_t *wv = (const int32_t *)w->values.data, *hv = (const int32_t *)h->values.data;
   pl_column *o = out->columns[0];
   pl_status st = pl_column_reserve(o, in->length, 0, err);
-  for (int64_t i = 0; !st && i < in->length; i++) {
-    if (!pl_column_is_valid(w, i) || !pl_column_is_valid(h, i) || !pl_column_is_valid(cap, i)) continue;
-    if (wv[i] >= 256 && hv[i] >= 256) st = pl_column_append_int(o, id[i], err);
+  if (st) return st;
+  int64_t *d = (int64_t *)(void *)(o->values.data + o->values.len), k = 0;
+  const bool nulls = w->validity.len || h->validity.len || cap->validity.len;
+  for (int64_t i = 0; i < in->length; i++) {
+    if (nulls && (!pl_column_is_valid(w, i) || !pl_column_is_valid(h, i) || !pl_column_is_valid(cap, i)))
+      continue;
+    d[k] = id[i];
+    k += wv[i] >= 256 && hv[i] >= 256;
   }
-  return st;
+  o->values.len += (size_t)k * 8;
+  o->length += k;
+  return PL_OK;
+}
+
+/* UTF-8 characters of p[0..n): bytes that are not continuation bytes (10xxxxxx), 8 at a time. */
+static inline int32_t w2_utf8_chars(const uint8_t *p, int64_t n) {
+  int64_t i = 0, cont = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    cont += (int64_t)((((x & ~(x << 1) & 0x8080808080808080ULL) >> 7) * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < n; i++) cont += (p[i] & 0xC0) == 0x80;
+  return (int32_t)(n - cont);
 }
 
 /* consumes caption; produces caption_len: int32, the number of UTF-8 characters */
@@ -33,16 +56,18 @@ static pl_status w2_caption_len(const pl_batch *in, pl_batch *out, void *state, 
   const int64_t *o = pl_column_offsets(cap);
   pl_column *len = out->columns[0];
   pl_status st = pl_column_reserve(len, in->length, 0, err);
-  for (int64_t i = 0; !st && i < in->length; i++) {
-    if (!pl_column_is_valid(cap, i)) {
-      st = pl_column_append_null(len, err);
-      continue;
-    }
-    int64_t n = 0;
-    for (int64_t k = o[i]; k < o[i + 1]; k++) n += (cap->values.data[k] & 0xC0) != 0x80;
-    st = pl_column_append_int(len, n, err);
+  if (st) return st;
+  if (cap->validity.len && cap->null_count) { /* not after w2_filter: row by row */
+    for (int64_t i = 0; !st && i < in->length; i++)
+      st = pl_column_is_valid(cap, i) ? pl_column_append_int(len, w2_utf8_chars(cap->values.data + o[i], o[i + 1] - o[i]), err)
+                                      : pl_column_append_null(len, err);
+    return st;
   }
-  return st;
+  int32_t *d = (int32_t *)(void *)(len->values.data + len->values.len);
+  for (int64_t i = 0; i < in->length; i++) d[i] = w2_utf8_chars(cap->values.data + o[i], o[i + 1] - o[i]);
+  len->values.len += (size_t)in->length * 4;
+  len->length += in->length;
+  return PL_OK;
 }
 
 static void w2_usage(const char *name) {

@@ -576,6 +576,104 @@ static void test_append_slice(void **state) {
   pl_column_free(ld);
 }
 
+/* ------------------------------------------------------------------ append_rows */
+/* The canonical checksum (order-sensitive) of a column. */
+static void column_hex(const pl_column *c, char out[17]) {
+  pl_checksum *ck = pl_checksum_new(&c->type);
+  OK(pl_checksum_add(ck, c, &E));
+  pl_checksum_hex(ck, out);
+  pl_checksum_free(ck);
+}
+
+/* Gathers `rows` from src with append_rows (into a column that may already hold rows) and
+ * compares with the same rows appended one by one with append_slice. */
+static void check_gather(const pl_column *src, const int64_t *rows, int64_t n, bool prefill) {
+  pl_column *g = pl_column_new(&src->type, B, &E), *r = pl_column_new(&src->type, B, &E);
+  assert_non_null(g);
+  assert_non_null(r);
+  if (prefill) {
+    OK(pl_column_append_slice(g, src, 0, 2, &E));
+    OK(pl_column_append_slice(r, src, 0, 2, &E));
+  }
+  OK(pl_column_append_rows(g, src, rows, n, &E));
+  for (int64_t i = 0; i < n; i++) OK(pl_column_append_slice(r, src, rows[i], 1, &E));
+  assert_int_equal(g->length, r->length);
+  assert_int_equal(g->null_count, r->null_count);
+  assert_int_equal(g->validity.len > 0, r->validity.len > 0);
+  char a[17], b[17];
+  column_hex(g, a);
+  column_hex(r, b);
+  assert_string_equal(a, b);
+  if (pl_type_has_offsets(&src->type))
+    assert_memory_equal(g->offsets.data, r->offsets.data, (size_t)(g->length + 1) * 8);
+  pl_column_free(g);
+  pl_column_free(r);
+}
+
+static void test_append_rows(void **state) {
+  (void)state;
+  pl_column *i32c = col(pl_type_make(PL_INT32)), *i64c = col(pl_type_make(PL_INT64));
+  pl_column *bc = col(pl_type_make(PL_BOOL)), *sc = col(pl_type_make(PL_STRING));
+  pl_column *fc = col(pl_type_fixed_binary(3));
+  char txt[32];
+  for (int i = 0; i < 60; i++) {
+    if (i % 7 == 3) OK(pl_column_append_null(i32c, &E));
+    else OK(pl_column_append_int(i32c, i * 3 - 50, &E));
+    OK(pl_column_append_int(i64c, (int64_t)i << 40, &E));
+    if (i % 5 == 1) OK(pl_column_append_null(bc, &E));
+    else OK(pl_column_append_bool(bc, i % 3 == 0, &E));
+    if (i % 4 == 0) {
+      OK(pl_column_append_null(sc, &E));
+    } else {
+      snprintf(txt, sizeof txt, "v%d%s", i, i % 6 == 1 ? "" : "-longer");
+      OK(pl_column_append_bytes(sc, txt, i % 9 == 5 ? 0 : strlen(txt), &E));
+    }
+    uint8_t fb[3] = {(uint8_t)i, (uint8_t)(i * 7), (uint8_t)(255 - i)};
+    OK(pl_column_append_bytes(fc, fb, 3, &E));
+  }
+  /* runs, gaps, a repeat, an out-of-order row, only valid rows, only null rows */
+  const int64_t mixed[] = {1, 2, 3, 4, 9, 10, 12, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 5, 5, 59, 0};
+  const int64_t valid_only[] = {1, 2, 5, 6, 9};
+  const int64_t nulls_only[] = {3, 10, 17, 24};
+  const pl_column *cols[] = {i32c, i64c, bc, sc, fc};
+  for (int c = 0; c < 5; c++) {
+    for (int pre = 0; pre < 2; pre++) {
+      check_gather(cols[c], mixed, (int64_t)(sizeof mixed / sizeof *mixed), pre);
+      check_gather(cols[c], valid_only, 5, pre);
+      check_gather(cols[c], nulls_only, 4, pre);
+      check_gather(cols[c], mixed, 0, pre);
+    }
+  }
+  /* the first null creates the bitmap; earlier rows stay valid */
+  pl_column *g = col(pl_type_make(PL_INT32));
+  OK(pl_column_append_rows(g, i32c, valid_only, 5, &E));
+  assert_int_equal(g->validity.len, 0);
+  OK(pl_column_append_rows(g, i32c, nulls_only, 2, &E));
+  assert_int_equal(g->length, 7);
+  assert_int_equal(g->null_count, 2);
+  for (int i = 0; i < 7; i++) assert_int_equal(pl_column_is_valid(g, i), i < 5);
+  assert_int_equal(i32(g, 4), 9 * 3 - 50);
+  /* errors: a row outside the column, another type */
+  const int64_t bad[] = {0, 60};
+  assert_int_equal(pl_column_append_rows(g, i32c, bad, 2, &E), PL_EINVAL);
+  assert_non_null(strstr(E.msg, "60"));
+  assert_int_equal(pl_column_append_rows(g, i64c, valid_only, 1, &E), PL_EINVAL);
+  assert_int_equal(g->length, 7);
+  pl_column_free(g);
+  for (int c = 0; c < 5; c++) pl_column_free((pl_column *)cols[c]);
+
+  /* nested: list<struct<a,b>> goes run by run */
+  pl_type t = list_of_struct();
+  pl_column *ls = pl_column_new(&t, B, &E);
+  pl_type_release(&t);
+  build_list_of_struct(ls);
+  build_list_of_struct(ls);
+  const int64_t nested[] = {0, 1, 2, 5, 6, 7, 3};
+  check_gather(ls, nested, 7, false);
+  check_gather(ls, nested, 7, true);
+  pl_column_free(ls);
+}
+
 /* ------------------------------------------------------------------ batches and budgets */
 static void test_batch(void **state) {
   (void)state;
@@ -660,6 +758,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_build_list_of_struct, setup, teardown),
       cmocka_unit_test_setup_teardown(test_build_list_of_list_and_map, setup, teardown),
       cmocka_unit_test_setup_teardown(test_append_slice, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_append_rows, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_budget_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),

@@ -1093,6 +1093,69 @@ static void write_sliced(const char *path, const pl_batch *b, const pl_parquet_w
   if (pl_parquet_writer_close(w, &err)) fail_msg("close %s: %s", path, err.msg);
 }
 
+static bool chunk_has_encoding(const pl_pq_column_meta *m, int e) {
+  for (int i = 0; i < m->n_encodings; i++)
+    if (m->encodings[i] == e) return true;
+  return false;
+}
+
+/* The first page of a chunk is probed: a column whose first 1024 values hold at least 896
+ * distinct ones, on a page big enough to fill half the dictionary, is PLAIN from the start;
+ * fewer distinct values, or small pages, keep the dictionary. */
+static void test_dictionary_probe(void **state) {
+  (void)state;
+  static const char *names[] = {"id", "low", "below", "edge"};
+  static const int64_t mods[] = {0, 50, 880, 896}; /* 0: all distinct */
+  pl_schema s;
+  pl_schema_init(&s);
+  for (int c = 0; c < 4; c++) pl_schema_add(&s, fld(names[c], pl_type_make(PL_INT64), false));
+  const int64_t rows = 200000;
+  pl_error err = {0};
+  pl_batch *b = pl_batch_new(&s, NULL, &err);
+  assert_non_null(b);
+  for (int64_t i = 0; i < rows; i++)
+    for (int c = 0; c < 4; c++)
+      assert_int_equal(pl_column_append_int(b->columns[c], mods[c] ? i % mods[c] : i * 7919, &err), PL_OK);
+  assert_int_equal(pl_batch_finish(b, &err), PL_OK);
+  for (int small = 0; small <= 1; small++) {
+    pl_parquet_write_options o = opts();
+    if (small) o.page_bytes = 4096; /* 512 values a page: not probed */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/probe_%d.parquet", g_dir, small);
+    write_sliced(path, b, &o, NULL, 0);
+    pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
+    assert_non_null(f);
+    const pl_pq_file_metadata *md = pl_parquet_metadata(f);
+    assert_int_equal(md->num_rows, rows);
+    const bool dict[2][4] = {{false, true, true, false}, {true, true, true, true}};
+    for (int g = 0; g < md->n_row_groups; g++)
+      for (int c = 0; c < 4; c++) {
+        const pl_pq_column_meta *m = &md->row_groups[g].columns[c].meta;
+        if (chunk_has_encoding(m, PL_PQ_ENC_RLE_DICTIONARY) != dict[small][c] ||
+            m->has_dictionary_page_offset != dict[small][c])
+          fail_msg("%s pages, column %s: dictionary %s", small ? "small" : "default", names[c],
+                   dict[small][c] ? "expected, not used" : "used, not expected");
+      }
+    /* the values read back */
+    pl_parquet_reader *r = pl_parquet_reader_new(f, NULL, NULL, &err);
+    assert_non_null(r);
+    int64_t at = 0;
+    pl_batch *got = NULL;
+    while (pl_parquet_reader_next(r, &got, &err) == PL_OK && got) {
+      for (int64_t i = 0; i < got->length; i++, at++)
+        for (int c = 0; c < 4; c++)
+          assert_int_equal(pl_column_int_at(got->columns[c], i), mods[c] ? at % mods[c] : at * 7919);
+      pl_batch_free(got);
+      got = NULL;
+    }
+    assert_int_equal(at, rows);
+    pl_parquet_reader_free(r);
+    pl_parquet_close(f);
+  }
+  pl_batch_free(b);
+  pl_schema_release(&s);
+}
+
 static void test_write_deterministic(void **state) {
   (void)state;
   pl_schema s;
@@ -1532,6 +1595,7 @@ int main(void) {
       cmocka_unit_test(test_write_limited_types),
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_deterministic),
+      cmocka_unit_test(test_dictionary_probe),
       cmocka_unit_test(test_write_nan_count),
       cmocka_unit_test(test_write_big_values_memory),
       cmocka_unit_test(test_write_failure_efbig),

@@ -171,6 +171,9 @@ pl_status pl_column_end_struct(pl_column *c, bool valid, pl_error *err);
 /* Appends rows [start, start+n) of src (same type) to dst, nested children included. */
 pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t start, int64_t n,
                                  pl_error *err);
+/* Appends rows rows[0..n) of src (same type; any order, repeats allowed) to dst: a gather. */
+pl_status pl_column_append_rows(pl_column *dst, const pl_column *src, const int64_t *rows, int64_t n,
+                                pl_error *err);
 
 /* ------------------------------------------------------------------ batches */
 typedef struct pl_batch {

@@ -202,7 +202,7 @@ typedef struct pl_parquet_column_options {
 
 typedef struct pl_parquet_write_options {
   pl_codec codec;               /* default ZSTD */
-  int codec_level;              /* 0 = the codec's default */
+  int codec_level;              /* 0 = praline's default: zstd 1, brotli 1, gzip zlib's own */
   int page_version;             /* 1 (default) or 2 */
   bool dictionary;              /* default true */
   size_t dictionary_limit;      /* dictionary bytes before falling back to PLAIN; 1 MiB */

@@ -44,7 +44,12 @@ void pl__bits_copy(uint8_t *dst, int64_t dbit, const uint8_t *src, int64_t sbit,
 int64_t pl__bits_count(const uint8_t *bits, int64_t start, int64_t n) {
   int64_t i = start, end = start + n, count = 0;
   while (i < end && (i & 7)) count += pl_bit_get(bits, i++);
-  for (; end - i >= 8; i += 8) count += __builtin_popcount(bits[i >> 3]);
+  for (; end - i >= 64; i += 64) {
+    uint64_t w;
+    memcpy(&w, bits + (i >> 3), 8);
+    count += pl__popcount64(w);
+  }
+  for (; end - i >= 8; i += 8) count += pl__popcount64(bits[i >> 3]);
   while (i < end) count += pl_bit_get(bits, i++);
   return count;
 }
@@ -335,14 +340,16 @@ static pl_status append_offsets(pl_column *dst, const int64_t *so, int64_t start
   return PL_OK;
 }
 
+static pl_status layout_mismatch(const pl_column *dst, const pl_column *src, pl_error *err) {
+  char a[256], b[256];
+  pl_type_canonical(&dst->type, a, sizeof a);
+  pl_type_canonical(&src->type, b, sizeof b);
+  return pl_error_set(err, PL_EINVAL, "cannot append %s rows to a %s column", b, a);
+}
+
 pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t start, int64_t n,
                                  pl_error *err) {
-  if (!pl__type_layout_equal(&dst->type, &src->type)) {
-    char a[256], b[256];
-    pl_type_canonical(&dst->type, a, sizeof a);
-    pl_type_canonical(&src->type, b, sizeof b);
-    return pl_error_set(err, PL_EINVAL, "cannot append %s rows to a %s column", b, a);
-  }
+  if (!pl__type_layout_equal(&dst->type, &src->type)) return layout_mismatch(dst, src, err);
   if (start < 0 || n < 0 || start > src->length || n > src->length - start)
     return pl_error_set(err, PL_EINVAL, "slice [%lld, +%lld) outside a column of %lld rows",
                         (long long)start, (long long)n, (long long)src->length);
@@ -383,6 +390,90 @@ pl_status pl_column_append_slice(pl_column *dst, const pl_column *src, int64_t s
       st = pl_column_append_slice(dst->children[i], src->children[i], start, n, err);
   }
   if (st) return st;
+  dst->length += n;
+  dst->null_count += nulls;
+  return PL_OK;
+}
+
+/* Gathers rows of src into dst, flat types in one pass: a filter keeps ~3/4 of the rows in
+ * short runs, and a call of pl_column_append_slice per run cost more than the copies. Runs of
+ * consecutive rows still copy their bytes at once. Nested types go run by run. */
+pl_status pl_column_append_rows(pl_column *dst, const pl_column *src, const int64_t *rows, int64_t n,
+                                pl_error *err) {
+  if (!pl__type_layout_equal(&dst->type, &src->type)) return layout_mismatch(dst, src, err);
+  if (n < 0) return pl_error_set(err, PL_EINVAL, "append of %lld rows", (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (rows[i] < 0 || rows[i] >= src->length)
+      return pl_error_set(err, PL_EINVAL, "row %lld outside a column of %lld rows", (long long)rows[i],
+                          (long long)src->length);
+  if (n == 0) return PL_OK;
+  const pl_type *t = &src->type;
+  const bool bytes = t->id == PL_STRING || t->id == PL_BINARY;
+  pl_status st = PL_OK;
+  if (!bytes && !pl_type_is_fixed(t) && t->id != PL_BOOL) {
+    for (int64_t i = 0; !st && i < n;) {
+      int64_t j = i + 1;
+      while (j < n && rows[j] == rows[j - 1] + 1) j++;
+      st = pl_column_append_slice(dst, src, rows[i], j - i, err);
+      i = j;
+    }
+    return st;
+  }
+  const int64_t d = dst->length;
+  int64_t nulls = 0;
+  const uint8_t *sv = src->validity.len ? src->validity.data : NULL;
+  if (sv)
+    for (int64_t i = 0; i < n; i++) nulls += !pl_bit_get(sv, rows[i]);
+  if ((st = set_validity(dst, d, n, nulls == 0, err))) return st; /* the first null creates the bitmap */
+  if (nulls)
+    for (int64_t i = 0; i < n; i++)
+      if (pl_bit_get(sv, rows[i])) pl_bit_set(dst->validity.data, d + i, true);
+  const uint8_t *v = src->values.data;
+  if (t->id == PL_BOOL) {
+    if ((st = ensure_bits(&dst->values, d + n, err))) return st;
+    for (int64_t i = 0; i < n; i++) pl_bit_set(dst->values.data, d + i, pl_bit_get(v, rows[i]));
+  } else if (!bytes) {
+    const size_t w = (size_t)pl_type_byte_width(t);
+    if ((st = pl_buf_reserve(&dst->values, (size_t)n * w, err))) return st;
+    uint8_t *o = dst->values.data + dst->values.len;
+    if (w == 4)
+      for (int64_t i = 0; i < n; i++) memcpy(o + (size_t)i * 4, v + (size_t)rows[i] * 4, 4);
+    else if (w == 8)
+      for (int64_t i = 0; i < n; i++) memcpy(o + (size_t)i * 8, v + (size_t)rows[i] * 8, 8);
+    else
+      for (int64_t i = 0; i < n; i++) memcpy(o + (size_t)i * w, v + (size_t)rows[i] * w, w);
+    dst->values.len += (size_t)n * w;
+  } else {
+    const int64_t *so = pl_column_offsets(src);
+    const int64_t limit = (int64_t)src->values.len;
+    size_t total = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t lo = so[rows[i]], hi = so[rows[i] + 1];
+      if (lo < 0 || hi < lo || hi > limit)
+        return pl_error_set(err, PL_ECORRUPT, "offsets [%lld, %lld) outside %lld bytes", (long long)lo,
+                            (long long)hi, (long long)limit);
+      total += (size_t)(hi - lo);
+    }
+    if ((st = pl_buf_reserve(&dst->offsets, (size_t)n * sizeof(int64_t), err)) ||
+        (st = pl_buf_reserve(&dst->values, total, err)))
+      return st;
+    int64_t *o = (int64_t *)(void *)(dst->offsets.data + dst->offsets.len);
+    uint8_t *p = dst->values.data + dst->values.len;
+    int64_t at = last_offset(dst);
+    for (int64_t i = 0; i < n;) {
+      int64_t j = i + 1;
+      while (j < n && rows[j] == rows[j - 1] + 1) j++;
+      const int64_t lo = so[rows[i]];
+      for (int64_t k = i; k < j; k++) o[k] = at + (so[rows[k] + 1] - lo);
+      const size_t len = (size_t)(so[rows[j - 1] + 1] - lo);
+      if (len) memcpy(p, v + lo, len);
+      p += len;
+      at += (int64_t)len;
+      i = j;
+    }
+    dst->offsets.len += (size_t)n * sizeof(int64_t);
+    dst->values.len += total;
+  }
   dst->length += n;
   dst->null_count += nulls;
   return PL_OK;

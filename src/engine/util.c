@@ -45,13 +45,7 @@ pl_status pl__column_take(const pl_column *c, const int64_t *rows, int64_t n, pl
     for (int64_t i = 0; i < n; i++) data += (size_t)(o[rows[i] + 1] - o[rows[i]]);
   }
   pl_status st = c->n_children ? PL_OK : pl_column_reserve(nc, n, data, err);
-  /* copy runs of consecutive rows at once */
-  for (int64_t i = 0; !st && i < n;) {
-    int64_t j = i + 1;
-    while (j < n && rows[j] == rows[j - 1] + 1) j++;
-    st = pl_column_append_slice(nc, c, rows[i], j - i, err);
-    i = j;
-  }
+  if (!st) st = pl_column_append_rows(nc, c, rows, n, err);
   if (st) {
     pl_column_free(nc);
     return st;

@@ -65,7 +65,7 @@ static int64_t char_count(const uint8_t *p, size_t n) {
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, p + i, 8);
-    cont += (size_t)__builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ULL);
+    cont += (size_t)((((w & ~(w << 1) & 0x8080808080808080ULL) >> 7) * 0x0101010101010101ULL) >> 56);
   }
   for (; i < n; i++) cont += is_cont(p[i]);
   return (int64_t)(n - cont);

@@ -627,13 +627,17 @@ static pl_status bits_from_bytes(pl_buf *bm, const uint8_t *valid, int64_t k, in
     uint8_t byte = (uint8_t)(v[0] | v[1] << 1 | v[2] << 2 | v[3] << 3 | v[4] << 4 | v[5] << 5 |
                              v[6] << 6 | v[7] << 7);
     out[i >> 3] = byte;
-    ones += __builtin_popcount(byte);
+    uint64_t x;
+    memcpy(&x, v, 8);
+    ones += (int64_t)((x * 0x0101010101010101ULL) >> 56); /* eight 0/1 bytes: their sum */
   }
   if (i < k) {
     uint8_t byte = 0;
-    for (int64_t j = i; j < k; j++) byte |= (uint8_t)(valid[j] << (j - i));
+    for (int64_t j = i; j < k; j++) {
+      byte |= (uint8_t)(valid[j] << (j - i));
+      ones += valid[j];
+    }
     out[i >> 3] = byte;
-    ones += __builtin_popcount(byte);
   }
   *nulls = k - ones;
   if (*nulls == 0) {

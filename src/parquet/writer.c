@@ -112,6 +112,7 @@ typedef struct leaf {
   pl_buf *segs;      /* earlier parts of the chunk, in order, when a big page was moved in */
   int nsegs, capsegs;
   pl_buf dictpage;   /* header + compressed dictionary page */
+  size_t hdr_guess;  /* header bytes of the last data page: where the next page's data starts */
   int64_t c_values, c_uncomp, c_comp, c_bits, c_dict_pages; /* c_bits: page_bits of the flushed pages */
   uint32_t enc_mask; /* bit per pl_pq_encoding used */
   chunk_stats st;
@@ -914,6 +915,23 @@ static float half_to_float(uint16_t h) {
   return r;
 }
 
+/* Unsigned lexicographic order of two byte strings (memcmp, then the shorter first), 8 bytes
+ * at a time inline: page statistics compare every value with the page's min and max, and the
+ * call to memcmp cost more than the compare for short values sharing a prefix (URLs). */
+static inline int bytes_cmp(const uint8_t *a, size_t la, const uint8_t *b, size_t lb) {
+  const size_t m = la < lb ? la : lb;
+  size_t i = 0;
+  for (; i + 8 <= m; i += 8) {
+    uint64_t x, y;
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  for (; i < m; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return la < lb ? -1 : la > lb;
+}
+
 /* Order of byte-array statistics keys: the first `t` bytes, then "value was longer". */
 static int key_cmp(const uint8_t *a, size_t la, bool ta, const uint8_t *b, size_t lb, bool tb) {
   size_t m = la < lb ? la : lb;
@@ -1020,12 +1038,8 @@ static pl_status page_stats(pl_parquet_writer *w, leaf *L, pl_error *err) {
         continue;
       }
       /* full order inside the page; truncation only matters when merging */
-      size_t m = len < lmn ? len : lmn;
-      int c = m ? memcmp(d, bmn, m) : 0;
-      if (c < 0 || (c == 0 && len < lmn)) { bmn = d; lmn = len; }
-      m = len < lmx ? len : lmx;
-      c = m ? memcmp(d, bmx, m) : 0;
-      if (c > 0 || (c == 0 && len > lmx)) { bmx = d; lmx = len; }
+      if (bytes_cmp(d, len, bmn, lmn) < 0) { bmn = d; lmn = len; }
+      else if (bytes_cmp(d, len, bmx, lmx) > 0) { bmx = d; lmx = len; }
     }
     size_t kmn = lmn < t ? lmn : t, kmx = lmx < t ? lmx : t;
     bool tmn = lmn > t, tmx = lmx > t;
@@ -1245,6 +1259,9 @@ static void stats_to_model(const pl_parquet_writer *w, const leaf *L, pl_pq_stat
 
 /* ------------------------------------------------------------------ dictionary */
 #define TAG_MASK 0xFFFFFFFF00000000ULL
+/* the first-page probe of dict_encode_page: values looked at, entries that mean "distinct" */
+#define PROBE_VALUES 1024
+#define PROBE_GIVE_UP (PROBE_VALUES - PROBE_VALUES / 8)
 
 static inline uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
@@ -1335,7 +1352,7 @@ static inline pl_status dict_add(dict *d, size_t s, uint64_t h, const uint8_t *v
  * the hashing and the comparisons compile to integer operations. */
 static inline __attribute__((always_inline)) pl_status
 dict_encode_fixed(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, size_t wd, uint32_t *out,
-                  bool *overflow, pl_error *err) {
+                  int64_t probe, bool *overflow, pl_error *err) {
   const size_t limit = w->o.dictionary_limit;
   pl_status st;
   for (int64_t i = 0; i < n; i++, p += wd) {
@@ -1371,12 +1388,16 @@ dict_encode_fixed(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, si
       e = d->n;
     }
     out[i] = e - 1;
+    if (i + 1 == probe && d->n >= PROBE_GIVE_UP) {
+      *overflow = true;
+      return PL_OK;
+    }
   }
   return PL_OK;
 }
 
 static pl_status dict_encode_bytes(pl_parquet_writer *w, dict *d, const uint8_t *p, int64_t n, uint32_t *out,
-                                   bool *overflow, pl_error *err) {
+                                   int64_t probe, bool *overflow, pl_error *err) {
   const size_t limit = w->o.dictionary_limit;
   pl_status st;
   for (int64_t i = 0; i < n; i++) {
@@ -1407,12 +1428,21 @@ static pl_status dict_encode_bytes(pl_parquet_writer *w, dict *d, const uint8_t 
       e = d->n;
     }
     out[i] = e - 1;
+    if (i + 1 == probe && d->n >= PROBE_GIVE_UP) {
+      *overflow = true;
+      return PL_OK;
+    }
   }
   return PL_OK;
 }
 
 /* Dictionary-encodes the pending page into w->u32. Returns PL_OK with *fits = false (and the
- * dictionary as before) when the page's new entries would take it past dictionary_limit. */
+ * dictionary as before) when the page's new entries would take it past dictionary_limit.
+ * The first page of a chunk is probed: when its first PROBE_VALUES values are nearly all
+ * distinct and the page alone would fill half the dictionary at that rate, the chunk is
+ * PLAIN from the start (ids, hashes, URLs, free text: the dictionary would overflow within a
+ * page or two, after hashing and copying every value for nothing). Small pages are not
+ * probed: trying them costs little. The choice depends on the values only. */
 static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_error *err) {
   dict *d = &L->d;
   const int64_t n = L->n_vals;
@@ -1425,10 +1455,14 @@ static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_
   const uint8_t *p = L->plain.data;
   const bool bytes = L->ptype == PL_PQ_BYTE_ARRAY;
   bool overflow = false;
-  if (bytes) st = dict_encode_bytes(w, d, p, n, out, &overflow, err);
-  else if (L->out_w == 4) st = dict_encode_fixed(w, d, p, n, 4, out, &overflow, err);
-  else if (L->out_w == 8) st = dict_encode_fixed(w, d, p, n, 8, out, &overflow, err);
-  else st = dict_encode_fixed(w, d, p, n, (size_t)L->out_w, out, &overflow, err);
+  const int64_t probe = keep == 0 && n >= PROBE_VALUES &&
+                                (uint64_t)L->plain.len / 8 * 7 >= (uint64_t)w->o.dictionary_limit / 2
+                            ? PROBE_VALUES
+                            : 0;
+  if (bytes) st = dict_encode_bytes(w, d, p, n, out, probe, &overflow, err);
+  else if (L->out_w == 4) st = dict_encode_fixed(w, d, p, n, 4, out, probe, &overflow, err);
+  else if (L->out_w == 8) st = dict_encode_fixed(w, d, p, n, 8, out, probe, &overflow, err);
+  else st = dict_encode_fixed(w, d, p, n, (size_t)L->out_w, out, probe, &overflow, err);
   if (st) return st;
   *fits = !overflow;
   if (overflow) {
@@ -1534,6 +1568,31 @@ static pl_status encode_levels(leaf *L, pl_buf *out, bool v1, int32_t *rl, int32
   return PL_OK;
 }
 
+/* Makes room for `need` more bytes at the end of the chunk without moving what it holds: a
+ * full block joins the chunk's segments and a new block starts, as big as the chunk so far
+ * (at most 8 MiB, at least `need`: under the engine's mmap threshold at 2 GB, so blocks come
+ * back from the heap instead of being faulted in anew). Growing one buffer by doubling copied the chunk again
+ * at every doubling and faulted in twice its pages. */
+static pl_status chunk_room(leaf *L, size_t need, pl_error *err) {
+  pl_buf *b = &L->pages;
+  if (b->cap - b->len >= need) return PL_OK;
+  size_t have = b->len;
+  for (int g = 0; g < L->nsegs; g++) have += L->segs[g].len;
+  if (b->len > 0) {
+    if (L->nsegs + 1 > L->capsegs) {
+      L->capsegs = L->capsegs ? L->capsegs * 2 : 8;
+      L->segs = pl_realloc(L->segs, (size_t)L->capsegs * sizeof *L->segs);
+    }
+    L->segs[L->nsegs++] = *b;
+    *b = PL_BUF_INIT(b->budget);
+  } else if (b->cap) {
+    pl_buf_release(b);
+  }
+  size_t cap = have < ((size_t)8 << 20) ? have : (size_t)8 << 20;
+  if (cap < need) cap = need;
+  return pl_buf_reserve_total(b, cap, err);
+}
+
 /* Appends a page to the chunk: its header, `pre` bytes of levels, then the bytes of *db. A big
  * *db (a giant value's page) is not copied: the buffer itself joins the chunk's segments when
  * may_move, so a page costs its own size once. */
@@ -1544,7 +1603,8 @@ static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h
   if ((st = pl__thrift_write_page_header(&w->hdr, h, err))) return st;
   const size_t len = db->len;
   const bool move = may_move && dst == &L->pages && len > 2 * w->o.page_bytes + (1u << 16);
-  if ((st = pl_buf_reserve(dst, w->hdr.len + pre + (move ? 0 : len), err))) return st;
+  const size_t room = w->hdr.len + pre + (move ? 0 : len);
+  if ((st = dst == &L->pages && !move ? chunk_room(L, room, err) : pl_buf_reserve(dst, room, err))) return st;
   memcpy(dst->data + dst->len, w->hdr.data, w->hdr.len);
   dst->len += w->hdr.len;
   if (pre) memcpy(dst->data + dst->len, lv, pre);
@@ -1564,6 +1624,43 @@ static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h
   }
   L->c_uncomp += (int64_t)w->hdr.len + h->uncompressed_page_size;
   L->c_comp += (int64_t)w->hdr.len + h->compressed_page_size;
+  return PL_OK;
+}
+
+/* Compresses the pending page straight into the chunk, after room for its header, which is
+ * written once the compressed size is known: no copy of the compressed page. The header's
+ * length is guessed from the leaf's last page (consecutive pages compress alike, so the
+ * compressed_page_size varint mostly has the same length); a wrong guess moves the data. */
+static pl_status compress_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h, bool v1, const pl_buf *vb,
+                               size_t lvlen, pl_error *err) {
+  pl_status st;
+  const size_t pre = v1 ? 0 : lvlen; /* v2: the levels stay uncompressed, before the values */
+  const size_t in = v1 ? lvlen + vb->len : vb->len, gap = L->hdr_guess ? L->hdr_guess : 32, slack = 64;
+  if ((st = chunk_room(L, gap + slack + pre + pl__compress_bound(w->comp, in), err))) return st;
+  pl_buf *dst = &L->pages;
+  const size_t at = dst->len;
+  dst->len = at + gap + pre;
+  if (v1) st = pl__compress2(w->comp, w->lv.data, lvlen, vb->data, vb->len, dst, &w->join, err);
+  else st = pl__compress(w->comp, vb->data, vb->len, dst, err);
+  const size_t clen = dst->len - (at + gap + pre);
+  if (!st && clen + pre > INT32_MAX)
+    st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", clen + pre);
+  h->compressed_page_size = (int32_t)(clen + pre);
+  w->hdr.len = 0;
+  if (!st) st = pl__thrift_write_page_header(&w->hdr, h, err);
+  const size_t hl = w->hdr.len;
+  if (!st && hl > gap + slack) st = pl_buf_reserve(dst, hl - gap, err);
+  if (st) {
+    dst->len = at;
+    return st;
+  }
+  if (hl != gap) memmove(dst->data + at + hl + pre, dst->data + at + gap + pre, clen);
+  memcpy(dst->data + at, w->hdr.data, hl);
+  if (pre) memcpy(dst->data + at + hl, w->lv.data, pre);
+  dst->len = at + hl + pre + clen;
+  L->hdr_guess = hl;
+  L->c_uncomp += (int64_t)hl + h->uncompressed_page_size;
+  L->c_comp += (int64_t)hl + h->compressed_page_size;
   return PL_OK;
 }
 
@@ -1591,27 +1688,10 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
     goto fail;
   }
   const bool compressed = w->o.codec != PL_CODEC_UNCOMPRESSED;
-  pl_buf *db = vb;
-  size_t pre = lvlen; /* levels written as they are, before *db */
-  if (compressed) {
-    w->cbuf.len = 0;
-    if (v1) {
-      st = pl__compress2(w->comp, w->lv.data, lvlen, vb->data, vb->len, &w->cbuf, &w->join, err);
-      pre = 0;
-    } else {
-      st = pl__compress(w->comp, vb->data, vb->len, &w->cbuf, err);
-    }
-    if (st) goto fail;
-    db = &w->cbuf;
-  }
-  if (db->len + pre > INT32_MAX) {
-    st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", db->len);
-    goto fail;
-  }
   pl_pq_page_header h;
   memset(&h, 0, sizeof h);
   h.uncompressed_page_size = (int32_t)ulen;
-  h.compressed_page_size = (int32_t)(db->len + pre);
+  h.compressed_page_size = (int32_t)ulen; /* compressed: set by compress_page */
   h.num_values = (int32_t)L->n_levels;
   h.encoding = encoding;
   if (v1) {
@@ -1629,7 +1709,9 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
     h.is_compressed = compressed;
   }
   L->c_bits += (int64_t)page_bits(L);
-  if ((st = append_page(w, L, &h, w->lv.data, pre, db, true, &L->pages, err))) goto fail;
+  if (compressed) st = compress_page(w, L, &h, v1, vb, lvlen, err);
+  else st = append_page(w, L, &h, w->lv.data, lvlen, vb, true, &L->pages, err);
+  if (st) goto fail;
   L->c_values += L->n_levels;
   L->enc_mask |= 1u << encoding;
   if (L->max_def > 0 || L->max_rep > 0) L->enc_mask |= 1u << PL_PQ_ENC_RLE;

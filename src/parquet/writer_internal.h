@@ -51,10 +51,14 @@ static inline pl_status pl__buf_grow(pl_buf *b, size_t extra, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ compress.c */
+/* zstd level used when codec_level is 0 (the default of Arrow C++ and arrow-rs). */
+#define PL__ZSTD_DEFAULT_LEVEL 1
 /* A reusable compressor for one codec and level (the contexts are kept between pages). */
 typedef struct pl__compressor pl__compressor;
 pl__compressor *pl__compressor_new(pl_codec codec, int level, pl_error *err);
 void pl__compressor_free(pl__compressor *c);
+/* Bytes that the compressed form of n input bytes never exceeds (pl__compress reserves it). */
+size_t pl__compress_bound(const pl__compressor *c, size_t n);
 /* Appends the compressed form of src[0..n) to out (UNCOMPRESSED copies). */
 pl_status pl__compress(pl__compressor *c, const uint8_t *src, size_t n, pl_buf *out, pl_error *err);
 /* Appends the compressed form of a[0..na) followed by b[0..nb) (one frame/block, as if the two
