@@ -265,11 +265,16 @@ const char *pl_parquet_path(const pl_parquet_file *f);
  * (src, "id") when the id is copied): the top-level `field` is one flat column of a plain type
  * (boolean, signed integers, float, double, string/binary, date, timestamp), with codecs and
  * encodings that common readers share (not Hadoop LZ4), whose chunks lie in src, unencrypted,
- * with sizes that can be trusted (not PARQUET-816). Other columns are decoded and re-written. */
+ * with sizes that can be trusted (not PARQUET-816). Other columns are decoded and re-written.
+ * With sync false the file is renamed once written but not fsynced (its writeback is started):
+ * call pl_parquet_sync(path) before relying on it after a crash of the machine, so that
+ * the disk works while the caller does something else. */
 bool pl_parquet_copyable(const pl_parquet_file *src, const char *field);
 pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
-                                const char *field, int64_t first_id, const char *path, pl_budget *b,
-                                pl_error *err);
+                                const char *field, int64_t first_id, const char *path, bool sync,
+                                pl_budget *b, pl_error *err);
+/* fsyncs the file at path and its directory. */
+pl_status pl_parquet_sync(const char *path, pl_error *err);
 
 /* A statistics predicate for pruning: keep row groups where `column op value` may hold. */
 typedef enum { PL_CMP_EQ, PL_CMP_NE, PL_CMP_LT, PL_CMP_LE, PL_CMP_GT, PL_CMP_GE, PL_CMP_IS_NULL, PL_CMP_NOT_NULL } pl_cmp;

@@ -630,6 +630,9 @@ typedef struct session {
   int xk;
   char *xfinal;
   uint64_t bytes[PL_ENGINE_MAX_COMPONENTS];
+  bool copied;    /* the copied source's files are written (not yet fsynced) */
+  char **unsynced; /* their paths, fsynced in session_close before the journal */
+  int n_unsynced;
 } session;
 
 static void session_init(session *s, pl_engine *e, int64_t p, pl_budget *b) {
@@ -653,6 +656,8 @@ static void session_abort(session *s) {
   pl_free(s->f);
   if (s->xw) pl_parquet_writer_abort(s->xw);
   pl_free(s->xfinal);
+  for (int i = 0; i < s->n_unsynced; i++) pl_free(s->unsynced[i]);
+  pl_free(s->unsynced);
   memset(s, 0, sizeof *s);
 }
 
@@ -774,12 +779,27 @@ static pl_status copy_source(session *s, int ci, pl_error *err) {
     char *path = pl_sprintf("%s/part.%05lld.parquet", dir, (long long)s->p);
     st = pl__mkdirs(dir, err);
     if (!st) st = pl_parquet_copy_field(f, pt->rg_start, pt->rg_count, index ? NULL : name, first, path,
-                                        s->budget, err);
-    if (!st) s->bytes[ci] += file_size(path);
+                                        false, s->budget, err);
+    if (!st) {
+      s->bytes[ci] += file_size(path);
+      s->unsynced = pl_realloc(s->unsynced, sizeof(char *) * (size_t)(s->n_unsynced + 1));
+      s->unsynced[s->n_unsynced++] = path;
+      path = NULL;
+    }
     pl_free(dir);
     pl_free(path);
   }
   pl_parquet_close(f);
+  s->copied = true;
+  return st;
+}
+
+/* The copies first: the disk writes them back while the writer encodes the other files, and
+ * session_close fsyncs them. */
+static pl_status session_copy(session *s, const task *t, pl_error *err) {
+  pl_status st = PL_OK;
+  for (int ci = 0; !st && !s->copied && ci < s->e->n_comps; ci++)
+    if (s->e->comps[ci].copy && t->emit[ci]) st = copy_source(s, ci, err);
   return st;
 }
 
@@ -787,8 +807,9 @@ static pl_status copy_source(session *s, int ci, pl_error *err) {
 static pl_status session_close(session *s, const task *t, pl_error *err) {
   pl_engine *e = s->e;
   pl_status st = PL_OK;
-  for (int ci = 0; !st && ci < e->n_comps; ci++)
-    if (e->comps[ci].copy && t->emit[ci]) st = copy_source(s, ci, err);
+  st = session_copy(s, t, err);
+  for (int i = 0; i < s->n_unsynced; i++)
+    if (!st) st = pl_parquet_sync(s->unsynced[i], err);
   for (int i = 0; i < s->n; i++) {
     fwriter *fw = &s->f[i];
     if (!st) {
@@ -1140,6 +1161,7 @@ static void *writer_main(void *arg) {
     pl_error err;
     pl_error_clear(&err);
     pl_status st = PL_OK;
+    st = session_copy(&s, t, &err);
     for (int i = 0; !st && i < t->n_units; i++) st = write_unit(&s, &t->units[i], &err);
     if (!st) st = session_close(&s, t, &err);
     else session_abort(&s);

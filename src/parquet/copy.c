@@ -221,13 +221,35 @@ static void le64(uint8_t *p, int64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)((uint64_t)v >> (8 * i));
 }
 
+/* The directory of path, so that a rename in it is durable (best effort). */
+static void sync_dir(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? pl_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pl_strdup(".");
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  pl_free(dir);
+}
+
+pl_status pl_parquet_sync(const char *path, pl_error *err) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pl_error_set(err, PL_EIO, "%s: cannot open to fsync: %s", path, strerror(errno));
+  pl_status st = PL_OK;
+  if (fsync(fd) != 0) st = pl_error_set(err, PL_EIO, "%s: fsync failed: %s", path, strerror(errno));
+  close(fd);
+  if (!st) sync_dir(path);
+  return st;
+}
+
 /* ------------------------------------------------------------------ the copy */
 static int32_t enc_delta[] = {PL_PQ_ENC_DELTA_BINARY_PACKED};
 static char *id_path[] = {"id"};
 
 pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
-                                const char *field, int64_t first_id, const char *path, pl_budget *b,
-                                pl_error *err) {
+                                const char *field, int64_t first_id, const char *path, bool sync,
+                                pl_budget *b, pl_error *err) {
   const pl_pq_file_metadata *sm = pl_parquet_metadata(src);
   const char *spath = pl_parquet_path(src);
   int sfd;
@@ -340,19 +362,12 @@ pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, in
     if (!st) st = out_write(&o, tail, 8, err);
     pl_buf_release(&foot);
   }
-  if (!st && fsync(o.fd) != 0) st = pl_error_set(err, PL_EIO, "%s: fsync failed: %s", path, strerror(errno));
+  if (!st && sync && fsync(o.fd) != 0) st = pl_error_set(err, PL_EIO, "%s: fsync failed: %s", path, strerror(errno));
+  if (!st && !sync) sync_file_range(o.fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* writeback starts now */
   if (o.fd >= 0 && close(o.fd) != 0 && !st) st = pl_error_set(err, PL_EIO, "%s: close failed: %s", path, strerror(errno));
   if (!st && rename(o.tmp, path) != 0)
     st = pl_error_set(err, PL_EIO, "%s: rename from %s failed: %s", path, o.tmp, strerror(errno));
-  if (!st) { /* the rename is durable once the directory is */
-    char *dir = slash ? pl_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pl_strdup(".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-    pl_free(dir);
-  }
+  if (!st && sync) sync_dir(path);
   if (st && o.fd >= 0) unlink(o.tmp);
   for (int32_t g = 0; g < rg_count; g++) pl_free(md.row_groups[g].columns);
   pl_free(md.row_groups);
