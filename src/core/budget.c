@@ -38,7 +38,14 @@ void pl_budget_free(pl_budget *b) {
     pthread_mutex_unlock(&((pl_budget *)(b))->mu);                                                 \
   } while (0)
 
-size_t pl_budget_limit(const pl_budget *b) { return b->limit; }
+size_t pl_budget_limit(const pl_budget *b) { size_t v; LOCKED(b, v = b->limit); return v; }
+
+void pl_budget_grow(pl_budget *b, size_t n) {
+  pthread_mutex_lock(&b->mu);
+  b->limit = b->limit > SIZE_MAX - n ? SIZE_MAX : b->limit + n;
+  pthread_cond_broadcast(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
 size_t pl_budget_used(const pl_budget *b) { size_t v; LOCKED(b, v = b->used); return v; }
 size_t pl_budget_peak(const pl_budget *b) { size_t v; LOCKED(b, v = b->peak); return v; }
 uint64_t pl_budget_waits(const pl_budget *b) { uint64_t v; LOCKED(b, v = b->waits); return v; }

@@ -976,8 +976,17 @@ static pl_status try_whole(pl_engine *e, int64_t p, size_t r, size_t *need, pl_e
     size_t w = writer_need(e, t);
     size_t used = pl_budget_used(b);
     if (used + w > r) {
-      *need = used + w;
-      st = PL_ELIMIT;
+      /* the estimate was short: keep the work when the rest of the budget has the room now,
+       * else run the partition again with a bigger reservation */
+      size_t extra = used + w - r;
+      if (pl_budget_try_reserve(e->global, extra)) {
+        r += extra;
+        t->reserved = r;
+        pl_budget_grow(b, extra);
+      } else {
+        *need = used + w;
+        st = PL_ELIMIT;
+      }
     }
     observe(e, pt->bytes, used + w);
   } else if (st == PL_ELIMIT && !spill_full(e)) {
