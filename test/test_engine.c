@@ -299,7 +299,7 @@ static void test_backpressure(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-bp");
   setup su = {{12, 400, 1000, 200}, false, false, false, true, NULL, 0};
-  pl_engine_options o = opts(3, 40000000);
+  pl_engine_options o = opts(3, 400000000); /* room for every task: workers wait on the queue only */
   o.writer_threads = 1;
   o.writer_queue_bytes = 1; /* one partition at a time in the queue */
   o.test_writer_delay_ms = 150; /* far longer than making a partition, even under load */
