@@ -79,6 +79,8 @@ static const vcase vcases[] = {
     {"bad YAML", "  - component: filter\n    arguments: {where: \"width > 1\"\n", "8:", "invalid YAML"},
     {"unknown key", "  - component: filter\n    argumets: {where: \"width > 1\"}\n", "7:5",
      "unknown key 'argumets' in an operation; did you mean 'arguments'?"},
+    {"codec_level out of range", "  - component: write_to_parquet\n    arguments: {path: /tmp/x, codec_level: 30}\n",
+     "7:44", "codec_level for ZSTD must be -7..22"},
     {"bad size", "  - component: write_to_parquet\n    arguments: {path: /tmp/x, max_file_bytes: 12XB}\n",
      "7:47", "must be a size"},
 };

@@ -1000,6 +1000,16 @@ static pl_status validate_op(pl_pipeline *p, int i, pl_schema *cur, int **owner,
     if (pl_codec_parse(arg_str(o, "codec"), &c, &e2))
       return at(p, arg(o, "codec"), err, "component '%s': codec: %s", o->id, e2.msg);
     if (!*arg_str(o, "path")) return at(p, arg(o, "path"), err, "component '%s': 'path' is empty", o->id);
+    long long lv = strtoll(arg_str(o, "codec_level"), NULL, 10);
+    long long lo = c == PL_CODEC_ZSTD ? -7 : c == PL_CODEC_GZIP ? 1 : 0;
+    long long hi = c == PL_CODEC_ZSTD ? 22 : c == PL_CODEC_GZIP ? 9 : c == PL_CODEC_BROTLI ? 11 : 0;
+    if (lv != 0 && (lv < lo || lv > hi)) {
+      if (hi == 0)
+        return at(p, arg(o, "codec_level"), err, "component '%s': codec %s takes no codec_level", o->id,
+                  pl_codec_name(c));
+      return at(p, arg(o, "codec_level"), err, "component '%s': codec_level for %s must be %lld..%lld (0 = default), got %lld",
+                o->id, pl_codec_name(c), lo, hi, lv);
+    }
     return PL_OK;
   }
   case K_PLUGIN:
@@ -1352,6 +1362,7 @@ static pl_status plan(pl_pipeline *p, pl_engine *e, int k, int end, const char *
       if (o->kind == K_WRITE) {
         x.dir = arg_str(o, "path");
         pl_codec_parse(arg_str(o, "codec"), &x.write.codec, NULL);
+        x.write.codec_level = (int)strtol(arg_str(o, "codec_level"), NULL, 10);
         pl_parse_size(arg_str(o, "max_file_bytes"), &x.max_file_bytes, NULL);
       } else {
         x.dir = xdir = comp_dir(p, run_id, o, "_export");
