@@ -221,25 +221,13 @@ static void le64(uint8_t *p, int64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)((uint64_t)v >> (8 * i));
 }
 
-/* The directory of path, so that a rename in it is durable (best effort). */
-static void sync_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? pl_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pl_strdup(".");
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  pl_free(dir);
-}
-
 pl_status pl_parquet_sync(const char *path, pl_error *err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return pl_error_set(err, PL_EIO, "%s: cannot open to fsync: %s", path, strerror(errno));
   pl_status st = PL_OK;
   if (fsync(fd) != 0) st = pl_error_set(err, PL_EIO, "%s: fsync failed: %s", path, strerror(errno));
   close(fd);
-  if (!st) sync_dir(path);
+  if (!st) pl__fsync_dir(path);
   return st;
 }
 
@@ -295,10 +283,7 @@ pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, in
   uint8_t (*mm)[16] = pl_calloc((size_t)(rg_count ? rg_count : 1), sizeof *mm); /* id stats */
 
   out o = {.fd = -1, .path = (char *)path};
-  static _Atomic unsigned seq;
-  const char *slash = strrchr(path, '/');
-  o.tmp = slash ? pl_sprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - path), path, slash + 1, (long)getpid(), seq++)
-                : pl_sprintf(".%s.tmp-%ld-%u", path, (long)getpid(), seq++);
+  o.tmp = pl__temp_path(path);
   pl_status st = PL_OK;
   o.fd = open(o.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (o.fd < 0) st = pl_error_set(err, PL_EIO, "%s: cannot create: %s", o.tmp, strerror(errno));
@@ -367,7 +352,7 @@ pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, in
   if (o.fd >= 0 && close(o.fd) != 0 && !st) st = pl_error_set(err, PL_EIO, "%s: close failed: %s", path, strerror(errno));
   if (!st && rename(o.tmp, path) != 0)
     st = pl_error_set(err, PL_EIO, "%s: rename from %s failed: %s", path, o.tmp, strerror(errno));
-  if (!st && sync) sync_dir(path);
+  if (!st && sync) pl__fsync_dir(path);
   if (st && o.fd >= 0) unlink(o.tmp);
   for (int32_t g = 0; g < rg_count; g++) pl_free(md.row_groups[g].columns);
   pl_free(md.row_groups);

@@ -677,13 +677,7 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
     }
   }
 
-  /* temporary file in the same directory */
-  const char *slash = strrchr(path, '/');
-  unsigned n = atomic_fetch_add(&tmp_counter, 1);
-  if (slash)
-    w->tmp = pl_sprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - path), path, slash + 1, (long)getpid(), n);
-  else
-    w->tmp = pl_sprintf(".%s.tmp-%ld-%u", path, (long)getpid(), n);
+  w->tmp = pl__temp_path(path);
   w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (w->fd < 0) {
     int e = errno;
@@ -2169,7 +2163,14 @@ void pl_parquet_writer_abort(pl_parquet_writer *w) {
 
 uint64_t pl_parquet_writer_bytes(const pl_parquet_writer *w) { return w ? w->pos : 0; }
 
-static void fsync_dir(const char *path) {
+char *pl__temp_path(const char *path) {
+  const char *slash = strrchr(path, '/');
+  unsigned n = atomic_fetch_add(&tmp_counter, 1);
+  if (slash) return pl_sprintf("%.*s/.%s.tmp-%ld-%u", (int)(slash - path), path, slash + 1, (long)getpid(), n);
+  return pl_sprintf(".%s.tmp-%ld-%u", path, (long)getpid(), n);
+}
+
+void pl__fsync_dir(const char *path) {
   const char *slash = strrchr(path, '/');
   char *dir = slash ? pl_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : pl_strdup(".");
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -2222,7 +2223,7 @@ pl_status pl_parquet_writer_close(pl_parquet_writer *w, pl_error *err) {
     st = pl_error_set(err, PL_EIO, "%s: rename from %s failed: %s", w->path, w->tmp, strerror(e));
     goto done;
   }
-  fsync_dir(w->path);
+  pl__fsync_dir(w->path);
 done:
   pl_parquet_writer_abort(w);
   return st;

@@ -13,6 +13,13 @@ pl_status pl__thrift_write_file_metadata(pl_buf *out, const pl_pq_file_metadata 
 /* Appends a PageHeader. */
 pl_status pl__thrift_write_page_header(pl_buf *out, const pl_pq_page_header *h, pl_error *err);
 
+/* ------------------------------------------------------------------ writer.c */
+/* "<dir>/.<name>.tmp-<pid>-<n>" beside path: where a file is written before its rename (the
+ * engine removes such leftovers on resume). */
+char *pl__temp_path(const char *path);
+/* fsyncs the directory of path, so that a rename in it is durable (best effort). */
+void pl__fsync_dir(const char *path);
+
 /* ------------------------------------------------------------------ encode.c */
 /* Number of bits needed to store v (0 for v == 0). */
 static inline int pl__bit_width(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
