@@ -1044,12 +1044,7 @@ static pl_status run_pieces(pl_engine *e, int64_t p, pl_error *err) {
       pl_error_clear(&lerr);
       st = pl__source_read(e->src, p, row, n, b, e->batch_bytes, chain, t, &lerr);
       for (int i = 0; !st && i < t->n_units; i++) st = write_unit(&s, &t->units[i], &lerr);
-      for (int i = 0; i < t->n_units; i++) pl__view_free(t->units[i].view);
-      t->n_units = 0;
-      for (int i = 0; i < t->n_batches; i++) pl_batch_free(t->batches[i]);
-      t->n_batches = 0;
-      for (int i = 0; i < t->n_cols; i++) pl_column_free(t->cols[i]);
-      t->n_cols = 0;
+      task_clear(t);
       row += n;
       if (st && st != PL_ELIMIT && err) *err = lerr;
     }
