@@ -73,6 +73,10 @@ pl_source *pl_source_generator_new(const pl_generator *g, pl_error *err);
 pl_source *pl_source_parquet_new(int n_paths, const char *const *paths, int n_columns,
                                  const char *const *columns, uint64_t partition_size,
                                  pl_error *err);
+/* The index a Parquet source makes of the files' own `id` column of type t: int64 from any
+ * integer type but uint64 (narrower ones are widened at read), string from string; false
+ * when such a column cannot be the index. */
+bool pl_source_index_type(pl_type_id t, pl_type_id *index);
 void pl_source_free(pl_source *s);
 int64_t pl_source_partitions(const pl_source *s);
 

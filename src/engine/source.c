@@ -144,8 +144,15 @@ static pl_status project_schema(const pl_source *s, const pl_schema *fs, const c
   return PL_OK;
 }
 
+bool pl_source_index_type(pl_type_id t, pl_type_id *index) {
+  bool ok = t == PL_STRING || (pl_type_is_integer(t) && t != PL_UINT64);
+  if (ok && index) *index = t == PL_STRING ? PL_STRING : PL_INT64;
+  return ok;
+}
+
+/* an id read as a narrower integer than the index's int64 */
 static bool narrow_int(pl_type_id t) {
-  return t == PL_INT8 || t == PL_INT16 || t == PL_INT32 || t == PL_UINT8 || t == PL_UINT16 || t == PL_UINT32;
+  return t != PL_INT64 && t != PL_STRING && pl_source_index_type(t, NULL);
 }
 
 /* Replaces the id column (index widen_id) of bt, read as a narrower integer, by its int64

@@ -537,8 +537,8 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
       /* the index: the files' id column (integers widened to int64, or strings), else a
        * generated int64 */
       int32_t k = pl_schema_find(fs, "id");
-      pl_type_id t = k >= 0 ? fs->fields[k].type.id : PL_INT64;
-      if (k >= 0 && t != PL_STRING && !(pl_type_is_integer(t) && t != PL_UINT64)) {
+      pl_type_id t = PL_INT64;
+      if (k >= 0 && !pl_source_index_type(fs->fields[k].type.id, &t)) {
         char tn[128];
         pl_type_canonical(&fs->fields[k].type, tn, sizeof tn);
         st = at(p, pn, err, "load_from_parquet: %s: column 'id' is %s, but a column named id is the index and "
@@ -546,7 +546,7 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
         pl_parquet_close(f);
         break;
       }
-      pl_schema_add(cur, pl_field_make("id", pl_type_make(t == PL_STRING ? PL_STRING : PL_INT64), false));
+      pl_schema_add(cur, pl_field_make("id", pl_type_make(t), false));
       for (int32_t j = 0; j < fs->n_fields; j++) {
         if (j == k) continue;
         pl_field f2;
