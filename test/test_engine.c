@@ -189,6 +189,17 @@ static int dirs_equal(const char *a, const char *b) {
   return tu_run(NULL, "diff -r --exclude=_journal --exclude=_spill '%s' '%s' >&2", a, b);
 }
 
+/* Two runs under a and b wrote the same column-wise files (<dir>/t) and the same export. */
+static void assert_same_outputs(const char *a, const char *b) {
+  const char *subs[] = {"t", "export"};
+  for (int i = 0; i < 2; i++) {
+    char ra[1100], rb[1100];
+    snprintf(ra, sizeof ra, "%s/%s", a, subs[i]);
+    snprintf(rb, sizeof rb, "%s/%s", b, subs[i]);
+    assert_int_equal(dirs_equal(ra, rb), 0);
+  }
+}
+
 /* ------------------------------------------------------------------ tests */
 static void test_layout_and_determinism(void **state) {
   (void)state;
@@ -231,13 +242,9 @@ static void test_layout_and_determinism(void **state) {
   assert_true(r1.bytes_written > 0);
   assert_true(r1.peak_memory <= r1.budget_limit);
   /* the same bytes whatever the number of workers */
-  char ra[1100], rb[1100];
-  snprintf(ra, sizeof ra, "%s/t", a);
-  snprintf(rb, sizeof rb, "%s/t", b);
-  assert_int_equal(dirs_equal(ra, rb), 0);
+  assert_same_outputs(a, b);
+  char ra[1100];
   snprintf(ra, sizeof ra, "%s/export", a);
-  snprintf(rb, sizeof rb, "%s/export", b);
-  assert_int_equal(dirs_equal(ra, rb), 0);
   /* outside readers agree on the export */
   char *out = NULL;
   int rc = tu_run(&out, "%s/tools/pqcheck '%s' 2>&1 | tail -1", tu_shared_dir(), ra);
@@ -402,13 +409,7 @@ static void kill_resume(bool dedup) {
   int last = r.n_components - 1;
   if (!dedup) assert_int_equal(r.components[last].rows_out, r.components[1].rows_out);
   assert_true(r.partitions_skipped > 0 || r.components[3].rows_out > 0);
-  char ra[1100], rb[1100];
-  snprintf(ra, sizeof ra, "%s/t", a);
-  snprintf(rb, sizeof rb, "%s/t", b);
-  assert_int_equal(dirs_equal(ra, rb), 0);
-  snprintf(ra, sizeof ra, "%s/export", a);
-  snprintf(rb, sizeof rb, "%s/export", b);
-  assert_int_equal(dirs_equal(ra, rb), 0);
+  assert_same_outputs(a, b);
   /* no temporary file is left behind */
   char *out = NULL;
   tu_run(&out, "find '%s' -name '.*tmp*' | wc -l", b);
