@@ -9,8 +9,17 @@
 #include <stdio.h>
 #include <string.h>
 
-static pl_status append_id(pl_column *ids, int64_t v, pl_error *err) {
-  return pl_column_append_int(ids, v, err);
+/* Room for n more ids at the end of the (non-null int64) id column; ids_commit adds the k
+ * written there. A filter writes its kept ids without a call per row. */
+static int64_t *ids_room(pl_column *ids, int64_t n, pl_error *err) {
+  if (ids->type.id != PL_INT64 || ids->validity.len)
+    return pl_error_set(err, PL_EINTERNAL, "the id column is not a non-null int64 column"), NULL;
+  if (pl_column_reserve(ids, n, 0, err)) return NULL;
+  return (int64_t *)(void *)(ids->values.data + ids->values.len);
+}
+static void ids_commit(pl_column *ids, int64_t k) {
+  ids->values.len += (size_t)k * sizeof(int64_t);
+  ids->length += k;
 }
 
 pl_status pl__fn_filter(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
@@ -18,11 +27,12 @@ pl_status pl__fn_filter(const pl_batch *in, pl_batch *out, void *state, pl_error
   pl_column *pred = NULL;
   pl_status st = pl_expr_eval(s->e, in, out->budget, &pred, err);
   if (st) return st;
-  const pl_column *ids = in->columns[0];
-  const int64_t *idv = (const int64_t *)ids->values.data;
-  pl_column *o = out->columns[0];
+  const int64_t *idv = (const int64_t *)in->columns[0]->values.data;
+  int64_t *d = ids_room(out->columns[0], in->length, err), k = 0;
+  if (!d) st = err ? err->code : PL_ENOMEM;
   for (int64_t i = 0; !st && i < in->length; i++)
-    if (pl_column_is_valid(pred, i) && pl_bit_get(pred->values.data, i)) st = append_id(o, idv[i], err);
+    if (pl_column_is_valid(pred, i) && pl_bit_get(pred->values.data, i)) d[k++] = idv[i];
+  if (!st) ids_commit(out->columns[0], k);
   pl_column_free(pred);
   return st;
 }
@@ -67,13 +77,13 @@ pl_status pl__fn_sample(const pl_batch *in, pl_batch *out, void *state, pl_error
   pl__sample_state *s = state;
   const int64_t *idv = (const int64_t *)in->columns[0]->values.data;
   double cut = s->fraction * 18446744073709551616.0;
+  int64_t *d = ids_room(out->columns[0], in->length, err), k = 0;
+  if (!d) return err ? err->code : PL_ENOMEM;
   for (int64_t i = 0; i < in->length; i++) {
     uint64_t h = pl_hash64(&idv[i], sizeof idv[i], s->seed);
-    if (s->fraction >= 1.0 || (double)h < cut) {
-      pl_status st = append_id(out->columns[0], idv[i], err);
-      if (st) return st;
-    }
+    if (s->fraction >= 1.0 || (double)h < cut) d[k++] = idv[i];
   }
+  ids_commit(out->columns[0], k);
   return PL_OK;
 }
 
