@@ -74,7 +74,8 @@ static void w2_usage(const char *name) {
   fprintf(stderr,
           "usage: %s --input DIR --out DIR [--memory-limit 2GB] [--workers N]\n"
           "       [--writer-threads 2] [--partition-size 128MB] [--codec zstd] [--codec-level N] [--run-id ID]\n"
-          "       [--resume] [--report FILE.json] [--test-writer-delay-ms MS]\n", name);
+          "       [--resume] [--report FILE.json] [--test-writer-delay-ms MS] [--write-load]\n"
+          "--write-load writes the load's fields column-wise too, as a YAML pipeline's load does\n", name);
   exit(2);
 }
 
@@ -89,10 +90,15 @@ static int w2_main(int argc, char **argv, const char *name, bool dedup) {
   uint64_t psize = 0;
   pl_codec codec = PL_CODEC_ZSTD;
   int level = 0; /* 0: the codec's default in praline */
+  bool write_load = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--resume")) {
       o.resume = true;
+      continue;
+    }
+    if (!strcmp(a, "--write-load")) {
+      write_load = true;
       continue;
     }
     if (!v) w2_usage(name);
@@ -141,7 +147,7 @@ static int w2_main(int argc, char **argv, const char *name, bool dedup) {
   pl_status st = e ? PL_OK : err.code;
   pl_source *src = st ? NULL : pl_source_parquet_new(1, paths, 0, NULL, psize, &err);
   if (!st && !src) st = err.code;
-  if (!st) st = pl_engine_set_source(e, "load", src, false, &err);
+  if (!st) st = pl_engine_set_source(e, "load", src, write_load, &err);
   if (!st) st = pl_engine_add_transform(e, "filter", w2_filter, NULL, 3, c_filter, &p_filter, &err);
   if (!st) st = pl_engine_add_transform(e, "caption_len", w2_caption_len, NULL, 1, c_len, &p_len, &err);
   if (!st && dedup) st = pl_engine_add_dedup(e, "dedup_url", 1, keys, &err);

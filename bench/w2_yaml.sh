@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/w2_yaml: W2a and W2 three ways in the same run, 2 threads each, at 2GB and 512MB:
 #   yaml  - `praline run bench/pipelines/<wl>.yaml --report FILE.json` (step 4 pipelines)
-#   capi  - build/bench-<wl> (the step 3 C API)
+#   capi  - build/bench-<wl> --write-load (the step 3 C API doing the same work: its load writes
+#           the loaded fields column-wise, as a YAML load does; bench/w2.sh runs it without)
 #   duck  - node bench/duckdb_w2.mjs (DuckDB, threads=2, memory_limit as given)
 # Each case runs REPS times (interleaved: yaml, capi, duck, yaml, ...); the best time is kept,
 # and the peak RSS is the largest of the runs (/usr/bin/time -v). Row counts must be equal.
@@ -28,7 +29,7 @@ run1() {
       echo "$(jq -r .seconds <<<"$j") $(jq -r '.components[-1].rows_out' <<<"$j")" ;;
     capi)
       j=$(/usr/bin/time -v -o "$t" build/bench-$wl --input "$src" --out "$out/$sys-$wl" \
-            --memory-limit "$mem" --workers "$THREADS" --writer-threads 2 2>/dev/null | tail -1)
+            --memory-limit "$mem" --workers "$THREADS" --writer-threads 2 --write-load 2>/dev/null | tail -1)
       echo "$(jq -r .seconds <<<"$j") $(jq -r .rows_out <<<"$j")" ;;
     duck)
       local flag=""; [ "$wl" = w2 ] && flag="--dedup"
