@@ -951,43 +951,49 @@ static bool dir_has_prefix(const char *dir, const char *needle) {
 }
 
 /* A write that hits the file size limit (EFBIG) fails with the file's name and leaves neither
- * the final file nor the temporary one. Runs in a child so the limit stays there. */
+ * the final file nor the temporary one, buffered or direct. Runs in a child so the limit
+ * stays there. */
+static void efbig_child(const char *path, bool direct) {
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit rl = {64 << 10, 64 << 10};
+  if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
+  char a[17], c[17];
+  pl_batch *b = id_name_batch(200000, 0, 0, a, c);
+  pl_error err = {0};
+  pl_parquet_write_options o = opts();
+  o.codec = PL_CODEC_UNCOMPRESSED;
+  o.row_group_rows = 20000;
+  o.direct_io = direct;
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, NULL, &err);
+  if (!w) _exit(11);
+  pl_status st = pl_parquet_writer_write(w, b, &err);
+  pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
+  pl_batch_free(b);
+  if (st == PL_OK && st2 == PL_OK) _exit(12);
+  if ((st ? st : st2) != PL_EIO) _exit(13);
+  if (!strstr(err.msg, "too_big.parquet") || !strstr(err.msg, "File too large")) {
+    fprintf(stderr, "message: %s\n", err.msg);
+    _exit(14);
+  }
+  _exit(0);
+}
+
 static void test_write_failure_efbig(void **state) {
   (void)state;
   char *dir = tu_mkdtemp("pqfail");
   char path[1024];
   snprintf(path, sizeof path, "%s/too_big.parquet", dir);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit rl = {64 << 10, 64 << 10};
-    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
-    char a[17], c[17];
-    pl_batch *b = id_name_batch(200000, 0, 0, a, c);
-    pl_error err = {0};
-    pl_parquet_write_options o = opts();
-    o.codec = PL_CODEC_UNCOMPRESSED;
-    o.row_group_rows = 20000;
-    pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, NULL, &err);
-    if (!w) _exit(11);
-    pl_status st = pl_parquet_writer_write(w, b, &err);
-    pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
-    pl_batch_free(b);
-    if (st == PL_OK && st2 == PL_OK) _exit(12);
-    if ((st ? st : st2) != PL_EIO) _exit(13);
-    if (!strstr(err.msg, "too_big.parquet") || !strstr(err.msg, "File too large")) {
-      fprintf(stderr, "message: %s\n", err.msg);
-      _exit(14);
-    }
-    _exit(0);
+  for (int direct = 0; direct <= 1; direct++) { /* buffered, then through the staging block */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) efbig_child(path, direct);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    assert_false(dir_has_prefix(dir, "too_big"));
+    assert_false(dir_has_prefix(dir, ".tmp"));
   }
-  int ws;
-  assert_int_equal(waitpid(pid, &ws, 0), pid);
-  assert_true(WIFEXITED(ws));
-  assert_int_equal(WEXITSTATUS(ws), 0);
-  assert_false(dir_has_prefix(dir, "too_big"));
-  assert_false(dir_has_prefix(dir, ".tmp"));
   tu_rmrf(dir);
   pl_free(dir);
 }
@@ -1091,6 +1097,69 @@ static void write_sliced(const char *path, const pl_batch *b, const pl_parquet_w
     }
   }
   if (pl_parquet_writer_close(w, &err)) fail_msg("close %s: %s", path, err.msg);
+}
+
+/* direct_io changes how the bytes reach the disk, never which bytes: files of every size
+ * (smaller than one aligned block, several staging blocks) equal the buffered ones, on the
+ * test directory's file system and on /dev/shm (tmpfs, which may refuse O_DIRECT). The
+ * staging block is charged to the budget: a budget without room for it fails at open. */
+static void test_direct_io_same_bytes(void **state) {
+  (void)state;
+  char *dirs[2] = {tu_mkdtemp("pqdirect"), NULL};
+  struct stat sb;
+  if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    char tmpl[] = "/dev/shm/praline-pqdirect-XXXXXX";
+    if (mkdtemp(tmpl)) dirs[1] = strdup(tmpl);
+  }
+  static const int64_t rows[] = {3, 5000, 400000};
+  for (int d = 0; d < 2 && dirs[d]; d++) {
+    for (int k = 0; k < 3; k++) {
+      char a[17], c[17], pb[1024], pd[1024];
+      pl_batch *b = id_name_batch(rows[k], 97, 13, a, c);
+      pl_parquet_write_options o = opts();
+      o.codec = PL_CODEC_UNCOMPRESSED; /* big files: several staging blocks */
+      o.dictionary = false;
+      snprintf(pb, sizeof pb, "%s/buffered-%d.parquet", dirs[d], k);
+      snprintf(pd, sizeof pd, "%s/direct-%d.parquet", dirs[d], k);
+      write_sliced(pb, b, &o, NULL, 0);
+      o.direct_io = true;
+      pl_budget *bud = pl_budget_new((size_t)64 << 20);
+      pl_error err = {0};
+      pl_parquet_writer *w = pl_parquet_writer_open(pd, &b->schema, &o, bud, &err);
+      if (!w) fail_msg("open %s: %s", pd, err.msg);
+      assert_true(pl_budget_used(bud) >= PL_PARQUET_DIRECT_BYTES);
+      if (pl_parquet_writer_write(w, b, &err) || pl_parquet_writer_close(w, &err)) fail_msg("%s: %s", pd, err.msg);
+      assert_int_equal(pl_budget_used(bud), 0);
+      pl_budget_free(bud);
+      size_t nb, nd;
+      uint8_t *xb = slurp(pb, &nb), *xd = slurp(pd, &nd);
+      if (k == 2) assert_true(nd > 2 * PL_PARQUET_DIRECT_BYTES);
+      assert_int_equal(nb, nd);
+      assert_memory_equal(xb, xd, nb);
+      free(xb);
+      free(xd);
+      pl_batch_free(b);
+    }
+    /* no room for the staging block: PL_ELIMIT at open, naming the file; nothing is left */
+    pl_budget *small = pl_budget_new(PL_PARQUET_DIRECT_BYTES / 2);
+    pl_schema s;
+    simple_schema(&s);
+    pl_parquet_write_options o = opts();
+    o.direct_io = true;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/nostage.parquet", dirs[d]);
+    pl_error err = {0};
+    assert_null(pl_parquet_writer_open(p, &s, &o, small, &err));
+    assert_int_equal(err.code, PL_ELIMIT);
+    assert_non_null(strstr(err.msg, "nostage.parquet"));
+    assert_false(dir_has_prefix(dirs[d], "nostage"));
+    assert_int_equal(pl_budget_used(small), 0);
+    pl_budget_free(small);
+    pl_schema_release(&s);
+    tu_rmrf(dirs[d]);
+  }
+  pl_free(dirs[0]);
+  free(dirs[1]);
 }
 
 static bool chunk_has_encoding(const pl_pq_column_meta *m, int e) {
@@ -1601,6 +1670,7 @@ int main(void) {
       cmocka_unit_test(test_write_failure_efbig),
       cmocka_unit_test(test_write_bad_options),
       cmocka_unit_test(test_write_budget_limit),
+      cmocka_unit_test(test_direct_io_same_bytes),
       cmocka_unit_test(test_pqcheck_matrix),
       cmocka_unit_test(test_pqcheck_special),
       cmocka_unit_test(test_reader_round_trip),

@@ -116,6 +116,8 @@ typedef struct pl_engine_options {
   pl_parquet_write_options write; /* for the column-wise files */
   bool no_copy;                /* a Parquet source's fields are decoded and written again
                                 * instead of having their column chunks copied as they are */
+  bool buffered_export;        /* the export writes through the page cache; by default it
+                                * writes with O_DIRECT (pl_parquet_write_options.direct_io) */
   unsigned test_writer_delay_ms; /* test-only: each writer sleeps this long per partition */
 } pl_engine_options;
 

@@ -215,7 +215,13 @@ typedef struct pl_parquet_write_options {
   const pl_parquet_column_options *columns; /* per-column overrides, borrowed */
   int n_kv;
   const pl_pq_kv *kv; /* extra key/value metadata, borrowed */
+  /* Write through O_DIRECT, in aligned blocks of PL_PARQUET_DIRECT_BYTES staged in memory
+   * (charged to the writer's budget): a big one-pass output then costs no copy into the page
+   * cache and leaves no dirty pages behind. Where the file system refuses O_DIRECT, the
+   * writer falls back to ordinary writes. The file's bytes are the same either way. */
+  bool direct_io;
 } pl_parquet_write_options;
+#define PL_PARQUET_DIRECT_BYTES ((size_t)2 << 20)
 
 void pl_parquet_write_options_default(pl_parquet_write_options *o);
 

@@ -916,6 +916,13 @@ static size_t codec_ctx(pl_codec c) {
   return c == PL_CODEC_ZSTD || c == PL_CODEC_BROTLI ? 1600u * 1024 : c == PL_CODEC_GZIP ? 320u * 1024 : 64u * 1024;
 }
 
+/* Memory of one open file beyond its pages: the codec context, and an export's direct I/O
+ * staging block. */
+static size_t file_need(const pl_engine *e, const comp *c) {
+  if (c->kind != C_EXPORT) return codec_ctx(e->wo.codec);
+  return codec_ctx(c->exp.write.codec) + (c->exp.write.direct_io ? PL_PARQUET_DIRECT_BYTES : 0);
+}
+
 /* Memory the writers will need for the task's units, beyond the units themselves: a pending
  * page and a dictionary per leaf, a codec context per file, about three copies of the
  * largest value (pending page, encoded, compressed), and the compressed chunks a row group
@@ -929,8 +936,7 @@ static size_t writer_need(pl_engine *e, const task *t) {
     const comp *c = &e->comps[t->units[i].comp];
     if (!seen[t->units[i].comp]) {
       leaves += comp_leaves(c, v->schema.n_fields);
-      ctx += comp_files(c, v->schema.n_fields) *
-             codec_ctx(c->kind == C_EXPORT ? c->exp.write.codec : e->wo.codec);
+      ctx += comp_files(c, v->schema.n_fields) * file_need(e, c);
     }
     seen[t->units[i].comp] = true;
     for (int32_t k = 0; k < v->schema.n_fields; k++) {
@@ -1312,6 +1318,7 @@ static void configure(pl_engine *e) {
       c->exp.write.page_bytes = e->wo.page_bytes;
     if (c->exp.write.dictionary_limit > c->exp.write.page_bytes)
       c->exp.write.dictionary_limit = c->exp.write.page_bytes;
+    c->exp.write.direct_io = !o->buffered_export;
   }
   /* fixed writer memory per partition, for first estimates: a page and a dictionary per leaf */
   size_t leaves = 0, ctx = 0;
@@ -1327,7 +1334,7 @@ static void configure(pl_engine *e) {
       if (nf == 1) continue;
     }
     leaves += comp_leaves(c, nf);
-    ctx += comp_files(c, nf) * codec_ctx(c->kind == C_EXPORT ? c->exp.write.codec : e->wo.codec);
+    ctx += comp_files(c, nf) * file_need(e, c);
   }
   if (e->comps[0].copy) ctx += COPY_NEED;
   e->writer_fixed = leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx;

@@ -136,7 +136,11 @@ struct pl_parquet_writer {
   leaf *leaves;
   pl_pq_file_metadata md;
   int32_t rg_cap;
-  uint64_t pos;
+  uint64_t pos;     /* bytes of the file so far (written, or staged for a direct write) */
+  uint64_t written; /* bytes that reached the file */
+  uint8_t *stage;   /* direct_io: 4 KiB-aligned staging block of PL_PARQUET_DIRECT_BYTES */
+  size_t staged;
+  bool direct;      /* the fd is open with O_DIRECT */
   int64_t rg_rows;
   int64_t stride_left; /* rows before the next row-group check (see pl_parquet_writer_write) */
   int64_t prev_rg_bits, prev_rg_rows; /* size of the last row group, for the first stride */
@@ -578,28 +582,87 @@ static pl_status choose_encodings(pl_parquet_writer *w, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ file output */
-static pl_status write_all(pl_parquet_writer *w, const void *p, size_t n, pl_error *err) {
-  const uint8_t *s = p;
+#define DIRECT_ALIGN 4096
+
+/* Drops O_DIRECT from the fd: for the last, unaligned bytes, or when the file system refuses
+ * a direct write. */
+static bool direct_off(pl_parquet_writer *w) {
+  int fl = fcntl(w->fd, F_GETFL);
+  if (fl < 0 || fcntl(w->fd, F_SETFL, fl & ~O_DIRECT) < 0) return false;
+  w->direct = false;
+  return true;
+}
+
+static pl_status raw_write(pl_parquet_writer *w, const uint8_t *s, size_t n, pl_error *err) {
   while (n > 0) {
     size_t chunk = n > (1u << 30) ? (1u << 30) : n;
     ssize_t r = write(w->fd, s, chunk);
     if (r < 0) {
       if (errno == EINTR) continue;
+      /* a file system that takes O_DIRECT at open but not this write: write it buffered */
+      if (errno == EINVAL && w->direct && direct_off(w)) continue;
       int e = errno;
       pl_status st = pl_error_set(err, PL_EIO, "%s: write of %zu bytes at offset %llu failed: %s",
-                                  w->path, chunk, (unsigned long long)w->pos, strerror(e));
+                                  w->path, chunk, (unsigned long long)w->written, strerror(e));
       return fail(w, st, err);
     }
     if (r == 0) {
       pl_status st = pl_error_set(err, PL_EIO, "%s: write at offset %llu wrote nothing", w->path,
-                                  (unsigned long long)w->pos);
+                                  (unsigned long long)w->written);
       return fail(w, st, err);
     }
     s += r;
     n -= (size_t)r;
-    w->pos += (uint64_t)r;
+    w->written += (uint64_t)r;
   }
   return PL_OK;
+}
+
+/* Appends n bytes to the file: straight through, or into the staging block, which goes out
+ * whole (an aligned direct write) each time it fills. */
+static pl_status write_all(pl_parquet_writer *w, const void *p, size_t n, pl_error *err) {
+  const uint8_t *s = p;
+  w->pos += n;
+  if (!w->stage) return raw_write(w, s, n, err);
+  while (n > 0) {
+    size_t k = PL_PARQUET_DIRECT_BYTES - w->staged;
+    if (k > n) k = n;
+    memcpy(w->stage + w->staged, s, k);
+    w->staged += k;
+    s += k;
+    n -= k;
+    if (w->staged == PL_PARQUET_DIRECT_BYTES) {
+      pl_status st = raw_write(w, w->stage, w->staged, err);
+      if (st) return st;
+      w->staged = 0;
+    }
+  }
+  return PL_OK;
+}
+
+/* Writes what is staged: its aligned part directly, the rest after dropping O_DIRECT. */
+static pl_status flush_stage(pl_parquet_writer *w, pl_error *err) {
+  if (!w->stage || !w->staged) return PL_OK;
+  size_t aligned = w->staged & ~(size_t)(DIRECT_ALIGN - 1);
+  pl_status st = raw_write(w, w->stage, aligned, err);
+  if (!st && aligned < w->staged) {
+    if (w->direct && !direct_off(w)) {
+      int e = errno;
+      st = pl_error_set(err, PL_EIO, "%s: cannot leave O_DIRECT for the last %zu bytes: %s", w->path,
+                        w->staged - aligned, strerror(e));
+      return fail(w, st, err);
+    }
+    st = raw_write(w, w->stage + aligned, w->staged - aligned, err);
+  }
+  w->staged = 0;
+  return st;
+}
+
+static void stage_free(pl_parquet_writer *w) {
+  if (!w->stage) return;
+  free(w->stage);
+  pl_budget_release(w->b, PL_PARQUET_DIRECT_BYTES);
+  w->stage = NULL;
 }
 
 /* ------------------------------------------------------------------ open */
@@ -678,7 +741,26 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   }
 
   w->tmp = pl__temp_path(path);
-  w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (o->direct_io) {
+    if (pl_budget_reserve(b, PL_PARQUET_DIRECT_BYTES, err)) {
+      pl_error_prefix(err, "%s: direct I/O staging block", path);
+      pl_parquet_writer_abort(w);
+      return NULL;
+    }
+    if (posix_memalign((void **)&w->stage, DIRECT_ALIGN, PL_PARQUET_DIRECT_BYTES) != 0) {
+      w->stage = NULL;
+      pl_budget_release(b, PL_PARQUET_DIRECT_BYTES);
+      pl_error_set(err, PL_ENOMEM, "%s: out of memory for the direct I/O staging block", path);
+      pl_parquet_writer_abort(w);
+      return NULL;
+    }
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0644);
+    w->direct = w->fd >= 0;
+    if (w->fd < 0 && errno == EINVAL) /* a file system without O_DIRECT (tmpfs, some FUSE) */
+      w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  } else {
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (w->fd < 0) {
     int e = errno;
     pl_error_set(err, PL_EIO, "%s: cannot create temporary file %s: %s", path, w->tmp, strerror(e));
@@ -2144,6 +2226,7 @@ static void writer_free(pl_parquet_writer *w) {
   pl_buf_release(&w->hdr);
   pl_buf_release(&w->join);
   pl__compressor_free(w->comp);
+  stage_free(w);
   pl_pq_file_metadata_release(&w->md);
   pl_schema_release(&w->schema);
   pl_free(w->path);
@@ -2202,6 +2285,7 @@ pl_status pl_parquet_writer_close(pl_parquet_writer *w, pl_error *err) {
   st = write_all(w, foot.data, foot.len, err);
   if (!st) st = write_all(w, tail, 8, err);
   pl_buf_release(&foot);
+  if (!st) st = flush_stage(w, err);
   if (st) goto done;
   if (fsync(w->fd) != 0) {
     int e = errno;
