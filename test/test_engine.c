@@ -567,6 +567,61 @@ static void test_dedup_spill_limit(void **state) {
   pl_free(d);
 }
 
+/* pl_source_rename: a renamed column reads and is copied under its new name; a rename of a
+ * missing column, of id, or onto an existing field fails when the engine plans, naming it. */
+static void test_source_rename(void **state) {
+  (void)state;
+  char *dir, *in;
+  tu_laion_fixture("engine-rename", 2000, 1, 3, &dir, &in);
+  static const char *bad[][3] = {{"nope", "x", "no column 'nope' to rename"},
+                                 {"id", "key", "'id' is the index"},
+                                 {"caption", "url", "two fields 'url'"},
+                                 {"caption", "text", NULL}};
+  for (int k = 0; k < 4; k++) {
+    pl_error err = {0};
+    char base[1024];
+    snprintf(base, sizeof base, "%s/out%d", dir, k);
+    const char *paths[] = {in};
+    pl_source *src = pl_source_parquet_new(1, paths, 0, NULL, 0, &err);
+    assert_non_null(src);
+    assert_int_equal(pl_source_rename(src, bad[k][0], bad[k][1], &err), PL_OK);
+    assert_int_not_equal(pl_source_rename(src, bad[k][0], "again", &err), PL_OK); /* twice */
+    pl_engine_options o;
+    pl_engine_options_default(&o);
+    o.memory_limit = 64u << 20;
+    o.workers = 1;
+    o.progress = 0;
+    o.run_id = "r";
+    pl_engine *e = pl_engine_new(base, "p", &o, &err);
+    assert_non_null(e);
+    assert_int_equal(pl_engine_set_source(e, "load", src, true, &err), PL_OK);
+    pl_engine_report rep;
+    memset(&rep, 0, sizeof rep);
+    pl_status st = pl_engine_run(e, &rep, &err);
+    pl_engine_free(e);
+    if (bad[k][2]) {
+      assert_int_not_equal(st, PL_OK);
+      if (!strstr(err.msg, bad[k][2])) fail_msg("rename %s -> %s: %s", bad[k][0], bad[k][1], err.msg);
+      continue;
+    }
+    assert_int_equal(st, PL_OK);
+    char *a = NULL, *b = NULL;
+    tu_run(&a, "ls '%s'/*.parquet | xargs %s inspect --checksum | awk '$1 == \"caption\" {print $NF}'", in,
+           tu_praline_bin());
+    tu_run(&b, "%s inspect --checksum '%s'/p/r/load/text/part.00000.parquet | awk '$1 == \"text\" {print $NF}'",
+           tu_praline_bin(), base);
+    assert_true(strlen(a) > 16);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    struct stat sb;
+    char old[1100];
+    snprintf(old, sizeof old, "%s/p/r/load/caption", base);
+    assert_int_not_equal(stat(old, &sb), 0);
+  }
+  tu_laion_fixture_free(dir, in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout_and_determinism),
@@ -579,6 +634,7 @@ int main(void) {
       cmocka_unit_test(test_dedup_in_memory),
       cmocka_unit_test(test_dedup_few_keys),
       cmocka_unit_test(test_dedup_spill_limit),
+      cmocka_unit_test(test_source_rename),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

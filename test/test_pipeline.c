@@ -85,6 +85,23 @@ static const vcase vcases[] = {
      "7:47", "must be a size"},
 };
 
+/* A load whose column_name_mapping is `map` fails validation at line 5 with `msg`. */
+static void mapping_error(const char *path, const char *map, const char *msg) {
+  char y[4096];
+  snprintf(y, sizeof y,
+           "name: v\nbase_path: %s/vbase\noperations:\n  - component: load_from_parquet\n"
+           "    arguments: {path: %s, column_name_mapping: %s}\n",
+           g_dir, g_in, map);
+  write_file(path, y);
+  char *out = NULL;
+  assert_int_equal(tu_run(&out, "%s validate '%s' 2>&1", tu_praline_bin(), path), 2);
+  char want[1200];
+  snprintf(want, sizeof want, "%s:5:", path);
+  assert_non_null(strstr(out, want));
+  if (!strstr(out, msg)) fail_msg("mapping %s: %s", map, out);
+  free(out);
+}
+
 static void test_validate_errors(void **state) {
   char path[1024];
   snprintf(path, sizeof path, "%s/v.yaml", g_dir);
@@ -107,22 +124,9 @@ static void test_validate_errors(void **state) {
     assert_non_null(strstr(out, c->msg));
     free(out);
   }
-  /* the index cannot be renamed by column_name_mapping */
-  {
-    char y[4096];
-    snprintf(y, sizeof y,
-             "name: v\nbase_path: %s/vbase\noperations:\n  - component: load_from_parquet\n"
-             "    arguments: {path: %s, column_name_mapping: {id: source_id}}\n",
-             g_dir, g_in);
-    write_file(path, y);
-    char *out = NULL;
-    assert_int_equal(tu_run(&out, "%s validate '%s' 2>&1", tu_praline_bin(), path), 2);
-    char want[1200];
-    snprintf(want, sizeof want, "%s:5:", path);
-    assert_non_null(strstr(out, want));
-    assert_non_null(strstr(out, "'id' is the index"));
-    free(out);
-  }
+  /* column_name_mapping cannot rename the index, nor give two fields one name */
+  mapping_error(path, "{id: source_id}", "'id' is the index");
+  mapping_error(path, "{caption: url}", "two fields named 'url'");
   /* and the valid pipeline passes, having read no data (no run directory) */
   laion_yaml(path, "/nonexistent/base", "width >= 256 and height >= 256 and caption is not null", "/tmp/never");
   char *out = NULL;
@@ -432,6 +436,58 @@ static void test_kill_and_resume(void **state) {
  * (flat plain columns) or by decoding and writing again (nested, legacy, INT96, decimals...).
  * Either way every column of every input must come back with the same checksum, and three
  * outside readers must agree on every file the load wrote. */
+/* A load with column_name_mapping (no row limit) still copies the files' column chunks,
+ * under the new names: here url and caption swap names. Each renamed file holds the other
+ * column's values (checksums), its chunk sizes are the input's (a copy, not a re-encode), and
+ * the export downstream sees the new names. */
+static void test_load_mapping_copies(void **state) {
+  (void)state;
+  char yaml[1024], base[512];
+  snprintf(yaml, sizeof yaml, "%s/map.yaml", g_dir);
+  snprintf(base, sizeof base, "%s/map", g_dir);
+  char y[4096];
+  snprintf(y, sizeof y,
+           "name: mp\nbase_path: %s\noperations:\n"
+           "  - component: load_from_parquet\n    arguments: {path: \"%s\", column_name_mapping: {url: caption, caption: url}}\n"
+           "  - component: filter\n    arguments: {where: \"url is not null\"}\n"
+           "  - component: write_to_parquet\n    arguments: {path: \"%s/out\"}\n",
+           base, g_in, base);
+  write_file(yaml, y);
+  assert_int_equal(tu_run(NULL, "%s run '%s' --workers 2 --memory-limit 128MB --quiet", tu_praline_bin(), yaml), 0);
+  /* checksums: the input's url is the load's caption and the other way round */
+  for (int k = 0; k < 2; k++) {
+    const char *from = k ? "caption" : "url", *to = k ? "url" : "caption";
+    char *a = NULL, *b = NULL;
+    tu_run(&a, "for f in '%s'/*.parquet; do %s inspect --checksum \"$f\"; done | awk '$1 == \"%s\" {print $NF}'",
+           g_in, tu_praline_bin(), from);
+    tu_run(&b, "for f in '%s'/mp/mp-*/load_from_parquet/%s/part.*.parquet; do %s inspect --checksum \"$f\"; done "
+               "| awk '$1 == \"%s\" {print $NF}'",
+           base, to, tu_praline_bin(), to);
+    assert_true(strlen(a) > 16);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* a copy: the first partition's chunk has the input's first row group's sizes */
+    tu_run(&a, "ls '%s'/*.parquet | head -1 | xargs %s inspect | awk '$1 == \"%s\" {print $5, $6, $7, $8}' | head -1",
+           g_in, tu_praline_bin(), from);
+    tu_run(&b, "%s inspect '%s'/mp/mp-*/load_from_parquet/%s/part.00000.parquet | awk '$1 == \"%s\" {print $5, $6, $7, $8}' | head -1",
+           tu_praline_bin(), base, to, to);
+    assert_true(strlen(a) > 4);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+  }
+  char *cols = NULL;
+  tu_run(&cols, "ls '%s'/out/*.parquet | head -1 | xargs %s inspect | grep '^columns:'", base, tu_praline_bin());
+  if (!strstr(cols, "id:int64, caption:string, url:string")) fail_msg("export %s", cols);
+  free(cols);
+  char *pq = NULL;
+  int rc = tu_run(&pq, "%s/tools/pqcheck '%s'/mp/mp-*/load_from_parquet 2>&1 | tail -1", tu_shared_dir(), base);
+  if (rc == 0 || strstr(pq, "failed")) assert_non_null(strstr(pq, " 0 failed"));
+  free(pq);
+  tu_rmrf(base);
+}
+
 static void test_load_copies_chunks(void **state) {
   static const char *files[] = {"nested_lists.snappy", "nested_structs.rust", "datapage_v2.snappy",
                                 "byte_stream_split.zstd", "delta_byte_array", "int96_from_spark",
@@ -519,6 +575,7 @@ int main(void) {
       cmocka_unit_test(test_cache_rerun_and_changed_argument),
       cmocka_unit_test(test_kill_and_resume),
       cmocka_unit_test(test_load_copies_chunks),
+      cmocka_unit_test(test_load_mapping_copies),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

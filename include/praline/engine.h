@@ -73,6 +73,11 @@ pl_source *pl_source_generator_new(const pl_generator *g, pl_error *err);
 pl_source *pl_source_parquet_new(int n_paths, const char *const *paths, int n_columns,
                                  const char *const *columns, uint64_t partition_size,
                                  pl_error *err);
+/* The files' column `from` is the field `to` of the source (a load's column_name_mapping).
+ * Reads name the column `to`, and a load's column-wise copies are written under `to`, with
+ * the files' chunks copied as they are. Call before the engine runs; checked when it plans:
+ * `from` must be a column of the files, not `id`, and `to` must not clash with a field. */
+pl_status pl_source_rename(pl_source *s, const char *from, const char *to, pl_error *err);
 /* The index a Parquet source makes of the files' own `id` column of type t: int64 from any
  * integer type but uint64 (narrower ones are widened at read), string from string; false
  * when such a column cannot be the index. */

@@ -279,6 +279,10 @@ bool pl_parquet_copyable(const pl_parquet_file *src, const char *field);
 pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
                                 const char *field, int64_t first_id, const char *path, bool sync,
                                 pl_budget *b, pl_error *err);
+/* The same, with the copied column named `as` in the new file (its chunks stay as they are). */
+pl_status pl_parquet_copy_field_as(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
+                                   const char *field, const char *as, int64_t first_id,
+                                   const char *path, bool sync, pl_budget *b, pl_error *err);
 /* fsyncs the file at path and its directory. */
 pl_status pl_parquet_sync(const char *path, pl_error *err);
 

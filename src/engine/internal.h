@@ -43,7 +43,12 @@ struct pl_source {
   int32_t widen_id;  /* index in inner of an id read as a narrower integer, or -1 */
   bool *copy_field;  /* per schema field: every file's chunks of it can be copied as they are
                       * (pl_parquet_copyable); the id's entry says whether the index can be */
+  int n_renames;     /* pl_source_rename: file column ren_from[i] is the field ren_to[i] */
+  char **ren_from, **ren_to;
 };
+
+/* The files' name of the source's schema field `name` (itself unless renamed). */
+const char *pl__source_file_column(const pl_source *s, const char *name);
 
 /* Called with each batch of a read, which it takes (frees) whatever it returns. */
 typedef pl_status (*pl__batch_cb)(void *ctx, pl_batch *b, pl_error *err);

@@ -778,8 +778,9 @@ static pl_status copy_source(session *s, int ci, pl_error *err) {
     char *dir = pl_sprintf("%s/%s", c->dir, index ? "index" : name);
     char *path = pl_sprintf("%s/part.%05lld.parquet", dir, (long long)s->p);
     st = pl__mkdirs(dir, err);
-    if (!st) st = pl_parquet_copy_field(f, pt->rg_start, pt->rg_count, index ? NULL : name, first, path,
-                                        false, s->budget, err);
+    if (!st)
+      st = pl_parquet_copy_field_as(f, pt->rg_start, pt->rg_count, index ? NULL : pl__source_file_column(src, name),
+                                    index ? NULL : name, first, path, false, s->budget, err);
     if (!st) {
       s->bytes[ci] += file_size(path);
       s->unsynced = pl_realloc(s->unsynced, sizeof(char *) * (size_t)(s->n_unsynced + 1));

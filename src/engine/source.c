@@ -14,7 +14,31 @@ static bool has_int64_id(const pl_schema *s) {
   return i >= 0 && s->fields[i].type.id == PL_INT64;
 }
 
-/* schema = [id: int64] + inner when the id is generated, else inner. */
+/* The source's name of the files' column `name` (itself unless renamed). */
+static const char *field_name(const pl_source *s, const char *name) {
+  for (int i = 0; i < s->n_renames; i++)
+    if (strcmp(s->ren_from[i], name) == 0) return s->ren_to[i];
+  return name;
+}
+
+const char *pl__source_file_column(const pl_source *s, const char *name) {
+  for (int i = 0; i < s->n_renames; i++)
+    if (strcmp(s->ren_to[i], name) == 0) return s->ren_from[i];
+  return name;
+}
+
+/* Gives a read batch's fields the source's names. */
+static void rename_fields(const pl_source *s, pl_schema *sc) {
+  for (int32_t i = 0; s->n_renames && i < sc->n_fields; i++) {
+    const char *to = field_name(s, sc->fields[i].name);
+    if (to == sc->fields[i].name) continue;
+    pl_free(sc->fields[i].name);
+    sc->fields[i].name = pl_strdup(to);
+  }
+}
+
+/* schema = [id: int64] + inner when the id is generated, else inner; renamed fields under
+ * their new names. */
 static void finish_schema(pl_source *s) {
   pl_schema_init(&s->schema);
   s->add_id = pl_schema_find(&s->inner, "id") < 0;
@@ -24,6 +48,37 @@ static void finish_schema(pl_source *s) {
     pl_field_copy(&f, &s->inner.fields[i]);
     pl_schema_add(&s->schema, f);
   }
+  rename_fields(s, &s->schema);
+}
+
+/* Every rename names a column of the files (not id) and a new name that no field has. */
+static pl_status check_renames(const pl_source *s, pl_error *err) {
+  for (int i = 0; i < s->n_renames; i++) {
+    if (strcmp(s->ren_from[i], "id") == 0 || strcmp(s->ren_to[i], "id") == 0)
+      return pl_error_set(err, PL_EINVAL, "%s: 'id' is the index and keeps its name", s->files[0]);
+    if (pl_schema_find(&s->inner, s->ren_from[i]) < 0)
+      return pl_error_set(err, PL_ENOTFOUND, "%s: no column '%s' to rename", s->files[0], s->ren_from[i]);
+    int uses = 0;
+    for (int32_t j = 0; j < s->schema.n_fields; j++) uses += strcmp(s->schema.fields[j].name, s->ren_to[i]) == 0;
+    if (uses > 1)
+      return pl_error_set(err, PL_EINVAL, "%s: renaming '%s' to '%s' gives two fields '%s'", s->files[0],
+                          s->ren_from[i], s->ren_to[i], s->ren_to[i]);
+  }
+  return PL_OK;
+}
+
+pl_status pl_source_rename(pl_source *s, const char *from, const char *to, pl_error *err) {
+  if (!s || !from || !to || !*to) return pl_error_set(err, PL_EINVAL, "pl_source_rename: a name is missing");
+  if (s->kind != PL__SRC_PARQUET || s->parts)
+    return pl_error_set(err, PL_EINVAL, "pl_source_rename: only a Parquet source, before it is planned");
+  for (int i = 0; i < s->n_renames; i++)
+    if (strcmp(s->ren_from[i], from) == 0)
+      return pl_error_set(err, PL_EINVAL, "pl_source_rename: '%s' is renamed twice", from);
+  s->ren_from = pl_realloc(s->ren_from, sizeof(char *) * (size_t)(s->n_renames + 1));
+  s->ren_to = pl_realloc(s->ren_to, sizeof(char *) * (size_t)(s->n_renames + 1));
+  s->ren_from[s->n_renames] = pl_strdup(from);
+  s->ren_to[s->n_renames++] = pl_strdup(to);
+  return PL_OK;
 }
 
 pl_source *pl_source_generator_new(const pl_generator *g, pl_error *err) {
@@ -111,6 +166,12 @@ void pl_source_free(pl_source *s) {
   pl_free(s->n_rgs);
   for (int i = 0; i < s->n_columns; i++) pl_free(s->columns[i]);
   pl_free(s->columns);
+  for (int i = 0; i < s->n_renames; i++) {
+    pl_free(s->ren_from[i]);
+    pl_free(s->ren_to[i]);
+  }
+  pl_free(s->ren_from);
+  pl_free(s->ren_to);
   pl_free(s);
 }
 
@@ -271,6 +332,11 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
     s->inner.fields[ki].nullable = false;
   }
   finish_schema(s);
+  pl_status rst = check_renames(s, err);
+  if (rst) {
+    pl_free(copy);
+    return rst;
+  }
   int32_t k = pl_schema_find(&s->schema, "id");
   if (!s->add_id && !has_int64_id(&s->schema) && s->schema.fields[k].type.id != PL_STRING) {
     pl_free(copy);
@@ -281,7 +347,7 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
    * required int64 (otherwise nothing is copied: the index is written from the decoded id) */
   s->copy_field = pl_calloc((size_t)s->schema.n_fields, sizeof *s->copy_field);
   for (int32_t j = 0; j < s->schema.n_fields; j++) {
-    int32_t in = pl_schema_find(&s->inner, s->schema.fields[j].name);
+    int32_t in = pl_schema_find(&s->inner, pl__source_file_column(s, s->schema.fields[j].name));
     s->copy_field[j] = in < 0 ? s->add_id : (copy && copy[in]);
   }
   pl_free(copy);
@@ -416,6 +482,7 @@ static pl_status read_parquet(pl_source *s, int64_t p, int64_t row_start, int64_
         if (s->widen_id >= 0 && (st = widen_id(s, bt, path, err))) pl_batch_free(bt);
         if (!st && (lo != at || hi != at + n0)) st = slice_batch(bt, lo - at, hi - lo, b, &bt, err);
         if (!st && s->add_id) st = add_id_column(s, bt, pt->first_row + lo, b, &bt, err);
+        if (!st && !s->add_id) rename_fields(s, &bt->schema); /* add_id_column used s->schema */
         if (!st) st = cb(ctx, bt, err);
       }
       at += n0;

@@ -238,6 +238,12 @@ static char *id_path[] = {"id"};
 pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
                                 const char *field, int64_t first_id, const char *path, bool sync,
                                 pl_budget *b, pl_error *err) {
+  return pl_parquet_copy_field_as(src, rg_start, rg_count, field, field, first_id, path, sync, b, err);
+}
+
+pl_status pl_parquet_copy_field_as(const pl_parquet_file *src, int32_t rg_start, int32_t rg_count,
+                                   const char *field, const char *as, int64_t first_id,
+                                   const char *path, bool sync, pl_budget *b, pl_error *err) {
   const pl_pq_file_metadata *sm = pl_parquet_metadata(src);
   const char *spath = pl_parquet_path(src);
   int sfd;
@@ -275,6 +281,9 @@ pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, in
     md.schema[1].converted_type = -1;
   }
   if (n_el) memcpy(md.schema + 2, sm->schema + el, sizeof *md.schema * (size_t)n_el);
+  /* a copyable field is one leaf: its element and its chunks' path take the new name */
+  char *as_path[1] = {(char *)(as ? as : field)};
+  if (n_el) md.schema[2].name = as_path[0];
   md.n_column_orders = sm->n_column_orders > 0 ? 1 + n_leaves : 0;
   md.n_row_groups = rg_count;
   md.row_groups = pl_calloc((size_t)(rg_count ? rg_count : 1), sizeof *md.row_groups);
@@ -320,6 +329,10 @@ pl_status pl_parquet_copy_field(const pl_parquet_file *src, int32_t rg_start, in
       } else {
         const pl_pq_column_chunk *sc = &sg->columns[c == 0 ? ileaf : leaf + c - 1];
         cc->meta = sc->meta;
+        if (c > 0) {
+          cc->meta.n_path = 1;
+          cc->meta.path = as_path;
+        }
         int64_t s = chunk_start(&sc->meta), delta = o.pos - s;
         cc->meta.data_page_offset += delta;
         if (cc->meta.has_dictionary_page_offset && cc->meta.dictionary_page_offset > 0)

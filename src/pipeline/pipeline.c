@@ -593,23 +593,38 @@ static pl_status validate_load(pl_pipeline *p, op *o, pl_schema *cur, pl_error *
         return at(p, m->kids[i], err, "column_name_mapping: expected a field name");
     }
   }
-  o->mapped = has_map || o->limit > 0;
+  /* a row limit loads through a copy transform; a mapping alone renames at the source, so
+   * the load still copies the files' column chunks */
+  o->mapped = o->limit > 0;
   if (o->mapped) {
     /* the copy transform: consumes the file columns, produces them under their new names */
-    if (o->limit > 0) pl_schema_add(&o->produces, pl_field_make("id", pl_type_make(PL_INT64), false));
+    pl_schema_add(&o->produces, pl_field_make("id", pl_type_make(PL_INT64), false));
     o->consumes = pl_calloc((size_t)cur->n_fields, sizeof(char *));
     for (int32_t j = 1; j < cur->n_fields; j++) {
       o->consumes[o->n_consumes++] = pl_strdup(cur->fields[j].name);
-      const pl__ynode *to = has_map ? pl__ymap_get(m, cur->fields[j].name) : NULL;
       pl_field f;
       pl_field_copy(&f, &cur->fields[j]);
-      if (to) {
-        pl_free(f.name);
-        f.name = pl_strdup(to->str);
-        pl_free(cur->fields[j].name);
-        cur->fields[j].name = pl_strdup(to->str);
-      }
       pl_schema_add(&o->produces, f);
+    }
+  }
+  for (int32_t j = 1; has_map && j < cur->n_fields; j++) {
+    const pl__ynode *to = pl__ymap_get(m, cur->fields[j].name);
+    if (!to) continue;
+    pl_free(cur->fields[j].name);
+    cur->fields[j].name = pl_strdup(to->str);
+    if (o->mapped) {
+      pl_free(o->produces.fields[j].name);
+      o->produces.fields[j].name = pl_strdup(to->str);
+    }
+  }
+  for (int i = 0; has_map && i < m->n; i++) {
+    const char *to = m->kids[i]->str;
+    int uses = 0;
+    for (int32_t j = 0; j < cur->n_fields; j++) uses += strcmp(cur->fields[j].name, to) == 0;
+    if (uses > 1) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "column_name_mapping: '%s' -> '%s' gives two fields named '%s'", m->keys[i], to, to);
+      return at_key(p, m, i, err, msg);
     }
   }
   return PL_OK;
@@ -1286,6 +1301,13 @@ static pl_status plan(pl_pipeline *p, pl_engine *e, int k, int end, const char *
     src = pl_source_parquet_new(o->n_files, (const char *const *)o->files, 0, NULL, o->partition_size, err);
     if (!src) return err ? err->code : PL_EIO;
     if (!o->mapped) {
+      const pl__ynode *m = arg(o, "column_name_mapping");
+      for (int i = 0; m && m->kind == PL_Y_MAP && i < m->n && !st; i++)
+        st = pl_source_rename(src, m->keys[i], m->kids[i]->str, err);
+      if (st) {
+        pl_source_free(src);
+        return st;
+      }
       if ((st = pl_engine_set_source(e, o->id, src, true, err))) return st;
     } else {
       char name[96];
