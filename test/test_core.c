@@ -126,6 +126,25 @@ static void test_budget_wait_blocks_until_release(void **state) {
   pl_budget_free(b);
 }
 
+/* grow and shrink move a task budget's limit; shrink refuses to go under what is in use. */
+static void test_budget_grow_shrink(void **state) {
+  (void)state;
+  pl_budget *b = pl_budget_new(100);
+  assert_true(pl_budget_try_reserve(b, 60));
+  assert_false(pl_budget_shrink(b, 50)); /* 50 < 60 in use */
+  assert_int_equal(pl_budget_limit(b), 100);
+  assert_true(pl_budget_shrink(b, 40));
+  assert_int_equal(pl_budget_limit(b), 60);
+  assert_false(pl_budget_try_reserve(b, 1));
+  assert_false(pl_budget_shrink(b, 61));
+  pl_budget_grow(b, 10);
+  assert_true(pl_budget_try_reserve(b, 10));
+  pl_budget_release(b, 70);
+  assert_true(pl_budget_shrink(b, 70));
+  assert_int_equal(pl_budget_limit(b), 0);
+  pl_budget_free(b);
+}
+
 static void test_budget_alloc_charges(void **state) {
   (void)state;
   pl_budget *b = pl_budget_new(1 << 20);
@@ -312,6 +331,7 @@ int main(void) {
       cmocka_unit_test(test_budget_contention),  cmocka_unit_test(test_budget_peak_exact),
       cmocka_unit_test(test_budget_peak_exact_concurrent),
       cmocka_unit_test(test_budget_wait_blocks_until_release),
+      cmocka_unit_test(test_budget_grow_shrink),
       cmocka_unit_test(test_budget_alloc_charges), cmocka_unit_test(test_queue_no_loss_no_dup),
       cmocka_unit_test(test_queue_blocks_when_full), cmocka_unit_test(test_pool_runs_everything),
       cmocka_unit_test(test_parse_size),         cmocka_unit_test(test_error_prefix),

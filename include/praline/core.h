@@ -60,6 +60,9 @@ void pl_budget_free(pl_budget *b);
 size_t pl_budget_limit(const pl_budget *b);
 /* Raises the limit by n (a task's budget, once the bytes are reserved from the global one). */
 void pl_budget_grow(pl_budget *b, size_t n);
+/* Lowers the limit by n if what is in use still fits (a task's budget giving bytes back to
+ * the global one); false, and no change, otherwise. */
+bool pl_budget_shrink(pl_budget *b, size_t n);
 size_t pl_budget_used(const pl_budget *b);
 size_t pl_budget_peak(const pl_budget *b);
 bool pl_budget_try_reserve(pl_budget *b, size_t n);

@@ -46,6 +46,14 @@ void pl_budget_grow(pl_budget *b, size_t n) {
   pthread_cond_broadcast(&b->cv);
   pthread_mutex_unlock(&b->mu);
 }
+bool pl_budget_shrink(pl_budget *b, size_t n) {
+  bool ok;
+  pthread_mutex_lock(&b->mu);
+  ok = n <= b->limit && b->used <= b->limit - n;
+  if (ok) b->limit -= n;
+  pthread_mutex_unlock(&b->mu);
+  return ok;
+}
 size_t pl_budget_used(const pl_budget *b) { size_t v; LOCKED(b, v = b->used); return v; }
 size_t pl_budget_peak(const pl_budget *b) { size_t v; LOCKED(b, v = b->peak); return v; }
 uint64_t pl_budget_waits(const pl_budget *b) { uint64_t v; LOCKED(b, v = b->waits); return v; }

@@ -72,6 +72,9 @@ struct pl_engine {
   bool failed;
   pl_error first_err;
   double ratio;  /* estimated peak / footer bytes, corrected by measured peaks */
+  double ratio_big; /* the same, measured on partitions of at least half the largest one */
+  bool measured_big;
+  uint64_t max_part_bytes;
   bool measured;
   _Atomic uint64_t splits, retries, rows_done, bytes_done, writer_waits;
   bool progress_on, progress_stop;
@@ -281,6 +284,7 @@ typedef struct task {
   int stage;
   pl_budget *budget;  /* the task's, limit = reservation */
   size_t reserved;    /* held in e->global */
+  size_t writer_need; /* writer memory beyond the units (writer_need), once read */
   bool own_budget;
   pl_batch **batches; /* owned */
   int n_batches, cap_batches;
@@ -839,9 +843,14 @@ static pl_status session_close(session *s, const task *t, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ admission */
+/* Big partitions use the ratio measured on big ones: a small partition's fixed costs (the
+ * writers' pages and dictionaries beyond writer_fixed, a row group's footer) inflate its
+ * ratio, which would over-reserve the big ones and keep them from running side by side. */
+static bool big_part(const pl_engine *e, uint64_t bytes) { return bytes >= e->max_part_bytes / 2; }
+
 static size_t estimate(pl_engine *e, uint64_t bytes) {
   pthread_mutex_lock(&e->mu);
-  double r = e->ratio;
+  double r = big_part(e, bytes) && e->measured_big ? e->ratio_big : e->ratio;
   pthread_mutex_unlock(&e->mu);
   double est = (double)bytes * r + (double)e->writer_fixed;
   if (est > (double)SIZE_MAX / 2) est = (double)SIZE_MAX / 2;
@@ -856,6 +865,8 @@ static void observe(pl_engine *e, uint64_t bytes, size_t peak) {
   pthread_mutex_lock(&e->mu);
   if (!e->measured || r > e->ratio) e->ratio = r;
   e->measured = true;
+  if (big_part(e, bytes) && (!e->measured_big || r > e->ratio_big)) e->ratio_big = r;
+  e->measured_big |= big_part(e, bytes);
   pthread_mutex_unlock(&e->mu);
 }
 
@@ -947,8 +958,22 @@ static size_t writer_need(pl_engine *e, const task *t) {
   }
   /* a copied source: a footer, a copy buffer and a page of ids */
   if (e->comps[0].copy && t->emit[0]) ctx += COPY_NEED;
-  return leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx + (size_t)(3 * maxv) +
-         pl_budget_used(t->budget) / 2;
+  /* the compressed chunks of a row group: half a component's data, but no more than a row
+   * group per file */
+  size_t chunks = 0;
+  for (int ci = 0; ci < e->n_comps; ci++) {
+    if (!seen[ci]) continue;
+    const comp *c = &e->comps[ci];
+    size_t data = 0, files = 0;
+    for (int i = 0; i < t->n_units; i++)
+      if (t->units[i].comp == ci) {
+        data += pl_batch_bytes(t->units[i].view);
+        files = comp_files(c, t->units[i].view->schema.n_fields);
+      }
+    size_t rg = c->kind == C_EXPORT ? c->exp.write.row_group_bytes : e->wo.row_group_bytes;
+    chunks += data / 2 < files * rg ? data / 2 : files * rg;
+  }
+  return leaves * (e->wo.page_bytes + e->wo.dictionary_limit) + ctx + (size_t)(3 * maxv) + chunks;
 }
 
 static pl_status load_kept(pl_engine *e, task *t, int64_t **kept, pl_error *err) {
@@ -981,6 +1006,7 @@ static pl_status try_whole(pl_engine *e, int64_t p, size_t r, size_t *need, pl_e
   t->kept = NULL;
   if (!st) {
     size_t w = writer_need(e, t);
+    t->writer_need = w;
     size_t used = pl_budget_used(b);
     if (used + w > r) {
       /* the estimate was short: keep the work when the rest of the budget has the room now,
@@ -1151,6 +1177,31 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* After unit i is written: frees the columns that no later unit uses (the writers keep their
+ * own copies of what they still need), and gives back to the global budget what the task
+ * holds beyond its columns left and the writers' need. A worker waiting for memory can then
+ * start while this partition is still being written (at a small limit, one partition's
+ * reservation is most of the budget). */
+#define SHRINK_STEP ((size_t)4 << 20)
+static void release_written(pl_engine *e, task *t, int i) {
+  pl_batch *v = t->units[i].view;
+  for (int32_t k = 0; k < v->schema.n_fields; k++) {
+    pl_column *c = v->columns[k];
+    bool dup = false;
+    for (int32_t j = 0; j < k; j++) dup |= v->columns[j] == c;
+    if (!c || dup || in_units(t, i + 1, c)) continue;
+    for (int32_t j = k + 1; j < v->schema.n_fields; j++)
+      if (v->columns[j] == c) v->columns[j] = NULL;
+    v->columns[k] = NULL;
+    release_col(t, c);
+  }
+  size_t keep = pl_budget_used(t->budget) + t->writer_need;
+  if (keep + SHRINK_STEP <= t->reserved && pl_budget_shrink(t->budget, t->reserved - keep)) {
+    pl_budget_release(e->global, t->reserved - keep);
+    t->reserved = keep;
+  }
+}
+
 static void *writer_main(void *arg) {
   pl_engine *e = arg;
   void *item;
@@ -1173,7 +1224,10 @@ static void *writer_main(void *arg) {
     pl_error_clear(&err);
     pl_status st = PL_OK;
     st = session_copy(&s, t, &err);
-    for (int i = 0; !st && i < t->n_units; i++) st = write_unit(&s, &t->units[i], &err);
+    for (int i = 0; !st && i < t->n_units; i++) {
+      st = write_unit(&s, &t->units[i], &err);
+      if (!st) release_written(e, t, i);
+    }
     if (!st) st = session_close(&s, t, &err);
     else session_abort(&s);
     size_t peak = pl_budget_peak(t->budget), r = t->reserved;
@@ -1362,6 +1416,8 @@ pl_status pl_engine_run(pl_engine *e, pl_engine_report *rep, pl_error *err) {
   if (!e->src) return pl_error_set(err, PL_EINVAL, "engine: no source");
   pl_status st = pl__source_plan(e->src, err);
   if (st) return st;
+  for (int64_t p = 0; p < e->src->n_parts; p++)
+    if (e->src->parts[p].bytes > e->max_part_bytes) e->max_part_bytes = e->src->parts[p].bytes;
   /* the source component's produced fields are the source's (without the id) */
   comp *sc = &e->comps[0];
   for (int32_t i = 0; i < e->src->schema.n_fields; i++) {
