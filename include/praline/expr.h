@@ -59,6 +59,11 @@ pl_status pl_expr_eval(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_co
  * batch with the schema of in and the selected rows of every column, in order. */
 pl_status pl_expr_filter(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_batch **out,
                          pl_error *err);
+/* The predicate's rows as bytes: (*sel)[i] is 1 where the bool predicate e is true, 0 where
+ * it is false or null; in->length bytes charged to b, freed with pl_expr_select_free. */
+pl_status pl_expr_select(const pl_expr *e, const pl_batch *in, pl_budget *b, uint8_t **sel,
+                         pl_error *err);
+void pl_expr_select_free(pl_budget *b, uint8_t *sel, int64_t n);
 /* Copies the rows of in whose byte sel[i] is non-zero into a new batch (what filter uses;
  * exposed for callers with their own selection). */
 pl_status pl_expr_gather(const pl_batch *in, const uint8_t *sel, pl_budget *b, pl_batch **out,

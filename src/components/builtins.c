@@ -24,16 +24,18 @@ static void ids_commit(pl_column *ids, int64_t k) {
 
 pl_status pl__fn_filter(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
   pl__filter_state *s = state;
-  pl_column *pred = NULL;
-  pl_status st = pl_expr_eval(s->e, in, out->budget, &pred, err);
+  uint8_t *sel = NULL;
+  pl_status st = pl_expr_select(s->e, in, out->budget, &sel, err);
   if (st) return st;
   const int64_t *idv = (const int64_t *)in->columns[0]->values.data;
   int64_t *d = ids_room(out->columns[0], in->length, err), k = 0;
   if (!d) st = err ? err->code : PL_ENOMEM;
-  for (int64_t i = 0; !st && i < in->length; i++)
-    if (pl_column_is_valid(pred, i) && pl_bit_get(pred->values.data, i)) d[k++] = idv[i];
+  for (int64_t i = 0; !st && i < in->length; i++) {
+    d[k] = idv[i];
+    k += sel[i]; /* no branch: kept rows stay */
+  }
   if (!st) ids_commit(out->columns[0], k);
-  pl_column_free(pred);
+  pl_expr_select_free(out->budget, sel, in->length);
   return st;
 }
 

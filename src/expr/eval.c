@@ -407,9 +407,18 @@ pl_status pl_expr_eval(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_co
 }
 
 pl_status pl_expr_filter(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_batch **out, pl_error *err) {
+  *out = NULL;
+  uint8_t *sel = NULL;
+  pl_status st = pl_expr_select(e, in, b, &sel, err);
+  if (!st) st = pl_expr_gather(in, sel, b, out, err);
+  pl_expr_select_free(b, sel, in->length);
+  return st;
+}
+
+pl_status pl_expr_select(const pl_expr *e, const pl_batch *in, pl_budget *b, uint8_t **sel, pl_error *err) {
   pl_error local;
   if (!err) err = &local;
-  *out = NULL;
+  *sel = NULL;
   if (e->type.id != PL_BOOL) {
     char x[128];
     pl_type_canonical(&e->type, x, sizeof x);
@@ -417,14 +426,15 @@ pl_status pl_expr_filter(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_
   }
   evaluator ev;
   pl__vec *v = NULL;
-  uint8_t *sel = NULL;
   pl_status st = eval_root(e, in, b, &ev, &v, err);
-  if (!st && !(sel = mask_with(&ev.c, NULL, v, true, false))) st = err->code ? err->code : PL_ENOMEM;
+  if (!st && !(*sel = mask_with(&ev.c, NULL, v, true, false))) st = err->code ? err->code : PL_ENOMEM;
   pl__vec_free(&ev.c, v);
-  if (!st) st = pl_expr_gather(in, sel, b, out, err);
-  mask_free(&ev.c, sel);
   pl_free(ev.cols);
   return st;
+}
+
+void pl_expr_select_free(pl_budget *b, uint8_t *sel, int64_t n) {
+  if (sel) pl_budget_free_mem(b, sel, (size_t)(n ? n : 1));
 }
 
 /* ------------------------------------------------------------------ gather */
