@@ -1186,10 +1186,8 @@ static void *worker_main(void *arg) {
 static void release_written(pl_engine *e, task *t, int i) {
   pl_batch *v = t->units[i].view;
   for (int32_t k = 0; k < v->schema.n_fields; k++) {
-    pl_column *c = v->columns[k];
-    bool dup = false;
-    for (int32_t j = 0; j < k; j++) dup |= v->columns[j] == c;
-    if (!c || dup || in_units(t, i + 1, c)) continue;
+    pl_column *c = v->columns[k]; /* NULL: a repeat of a column freed just before */
+    if (!c || in_units(t, i + 1, c)) continue;
     for (int32_t j = k + 1; j < v->schema.n_fields; j++)
       if (v->columns[j] == c) v->columns[j] = NULL;
     v->columns[k] = NULL;

@@ -346,8 +346,8 @@ static pl_status plan_parquet(pl_source *s, pl_error *err) {
   /* which fields a column-wise copy may take as they are; a file's own id only when it is a
    * required int64 (otherwise nothing is copied: the index is written from the decoded id) */
   s->copy_field = pl_calloc((size_t)s->schema.n_fields, sizeof *s->copy_field);
-  for (int32_t j = 0; j < s->schema.n_fields; j++) {
-    int32_t in = pl_schema_find(&s->inner, pl__source_file_column(s, s->schema.fields[j].name));
+  for (int32_t j = 0; j < s->schema.n_fields; j++) { /* schema = [generated id] + inner */
+    int32_t in = j - (s->add_id ? 1 : 0);
     s->copy_field[j] = in < 0 ? s->add_id : (copy && copy[in]);
   }
   pl_free(copy);
