@@ -78,6 +78,8 @@ uint64_t pl_budget_waits(const pl_budget *b);
 /* Memory charged to a budget. b may be NULL (uncounted). Returned memory is 64-byte aligned
  * (as Arrow recommends) and the caller must pass the same n back to pl_budget_free_mem. */
 void *pl_budget_alloc(pl_budget *b, size_t n, pl_error *err);
+/* The same with `align` (a power of two, at least 64) instead of 64: for O_DIRECT buffers. */
+void *pl_budget_alloc_aligned(pl_budget *b, size_t n, size_t align, pl_error *err);
 void *pl_budget_calloc(pl_budget *b, size_t n, pl_error *err);
 void *pl_budget_realloc(pl_budget *b, void *p, size_t old_n, size_t new_n, pl_error *err);
 void pl_budget_free_mem(pl_budget *b, void *p, size_t n);

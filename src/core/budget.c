@@ -126,13 +126,17 @@ void pl_budget_cancel(pl_budget *b) {
 #define PL_ALIGN 64
 
 void *pl_budget_alloc(pl_budget *b, size_t n, pl_error *err) {
+  return pl_budget_alloc_aligned(b, n, PL_ALIGN, err);
+}
+
+void *pl_budget_alloc_aligned(pl_budget *b, size_t n, size_t align, pl_error *err) {
   if (n == 0) n = 1;
   size_t rounded;
-  if (__builtin_add_overflow(n, PL_ALIGN - 1, &rounded))
+  if (__builtin_add_overflow(n, align - 1, &rounded))
     return pl_error_set(err, PL_ENOMEM, "allocation of %zu bytes overflows", n), NULL;
-  rounded &= ~(size_t)(PL_ALIGN - 1);
+  rounded &= ~(align - 1);
   if (pl_budget_reserve(b, n, err)) return NULL;
-  void *p = aligned_alloc(PL_ALIGN, rounded);
+  void *p = aligned_alloc(align, rounded);
   if (!p) {
     pl_budget_release(b, n);
     pl_error_set(err, PL_ENOMEM, "out of memory allocating %zu bytes", n);

@@ -659,9 +659,7 @@ static pl_status flush_stage(pl_parquet_writer *w, pl_error *err) {
 }
 
 static void stage_free(pl_parquet_writer *w) {
-  if (!w->stage) return;
-  free(w->stage);
-  pl_budget_release(w->b, PL_PARQUET_DIRECT_BYTES);
+  pl_budget_free_mem(w->b, w->stage, PL_PARQUET_DIRECT_BYTES);
   w->stage = NULL;
 }
 
@@ -741,26 +739,19 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   }
 
   w->tmp = pl__temp_path(path);
+  const int fl = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
   if (o->direct_io) {
-    if (pl_budget_reserve(b, PL_PARQUET_DIRECT_BYTES, err)) {
+    w->stage = pl_budget_alloc_aligned(b, PL_PARQUET_DIRECT_BYTES, DIRECT_ALIGN, err);
+    if (!w->stage) {
       pl_error_prefix(err, "%s: direct I/O staging block", path);
       pl_parquet_writer_abort(w);
       return NULL;
     }
-    if (posix_memalign((void **)&w->stage, DIRECT_ALIGN, PL_PARQUET_DIRECT_BYTES) != 0) {
-      w->stage = NULL;
-      pl_budget_release(b, PL_PARQUET_DIRECT_BYTES);
-      pl_error_set(err, PL_ENOMEM, "%s: out of memory for the direct I/O staging block", path);
-      pl_parquet_writer_abort(w);
-      return NULL;
-    }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0644);
+    w->fd = open(w->tmp, fl | O_DIRECT, 0644);
     w->direct = w->fd >= 0;
-    if (w->fd < 0 && errno == EINVAL) /* a file system without O_DIRECT (tmpfs, some FUSE) */
-      w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  } else {
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
+  /* no O_DIRECT asked, or a file system without it (tmpfs, some FUSE) */
+  if (w->fd < 0 && (!o->direct_io || errno == EINVAL)) w->fd = open(w->tmp, fl, 0644);
   if (w->fd < 0) {
     int e = errno;
     pl_error_set(err, PL_EIO, "%s: cannot create temporary file %s: %s", path, w->tmp, strerror(e));
