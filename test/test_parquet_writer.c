@@ -1018,6 +1018,17 @@ static void test_write_bad_options(void **state) {
   co.name = "nope";
   assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
   assert_non_null(strstr(err.msg, "nope"));
+  /* a level the codec does not take */
+  o = opts();
+  o.codec = PL_CODEC_SNAPPY;
+  o.codec_level = 5;
+  assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
+  assert_non_null(strstr(err.msg, "x.parquet"));
+  assert_non_null(strstr(err.msg, "SNAPPY takes no codec_level"));
+  o.codec = PL_CODEC_ZSTD;
+  o.codec_level = 23;
+  assert_null(pl_parquet_writer_open(path, &s, &o, NULL, &err));
+  assert_non_null(strstr(err.msg, "must be -7..22"));
   /* abort leaves nothing behind */
   o = opts();
   pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);

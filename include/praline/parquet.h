@@ -66,6 +66,9 @@ typedef enum {
 
 const char *pl_codec_name(pl_codec c);                /* "ZSTD" */
 pl_status pl_codec_parse(const char *s, pl_codec *out, pl_error *err); /* "zstd", "lz4_raw", ... */
+/* A write level the codec takes: 0 (its default), zstd -7..22, gzip 1..9, brotli 0..11;
+ * other codecs take none. */
+pl_status pl_codec_check_level(pl_codec c, int level, pl_error *err);
 const char *pl_pq_encoding_name(int e);              /* "RLE_DICTIONARY" */
 const char *pl_pq_type_name(int t);                  /* "BYTE_ARRAY" */
 

@@ -24,6 +24,15 @@ struct pl__compressor {
   bool gz_ready;
 };
 
+pl_status pl_codec_check_level(pl_codec c, int level, pl_error *err) {
+  int lo = c == PL_CODEC_ZSTD ? -7 : c == PL_CODEC_GZIP ? 1 : 0;
+  int hi = c == PL_CODEC_ZSTD ? 22 : c == PL_CODEC_GZIP ? 9 : c == PL_CODEC_BROTLI ? 11 : 0;
+  if (level == 0 || (level >= lo && level <= hi)) return PL_OK;
+  if (hi == 0) return pl_error_set(err, PL_EINVAL, "codec %s takes no codec_level", pl_codec_name(c));
+  return pl_error_set(err, PL_EINVAL, "codec_level for %s must be %d..%d (0 = default), got %d", pl_codec_name(c),
+                      lo, hi, level);
+}
+
 pl__compressor *pl__compressor_new(pl_codec codec, int level, pl_error *err) {
   switch (codec) {
   case PL_CODEC_UNCOMPRESSED:

@@ -710,6 +710,7 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
     st = choose_encodings(w, err);
     w->o.columns = NULL;
   }
+  if (!st) st = pl_codec_check_level(o->codec, o->codec_level, err);
   if (!st) {
     w->comp = pl__compressor_new(o->codec, o->codec_level, err);
     if (!w->comp) st = err ? err->code : PL_EINVAL;

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1016,15 +1017,9 @@ static pl_status validate_op(pl_pipeline *p, int i, pl_schema *cur, int **owner,
       return at(p, arg(o, "codec"), err, "component '%s': codec: %s", o->id, e2.msg);
     if (!*arg_str(o, "path")) return at(p, arg(o, "path"), err, "component '%s': 'path' is empty", o->id);
     long long lv = strtoll(arg_str(o, "codec_level"), NULL, 10);
-    long long lo = c == PL_CODEC_ZSTD ? -7 : c == PL_CODEC_GZIP ? 1 : 0;
-    long long hi = c == PL_CODEC_ZSTD ? 22 : c == PL_CODEC_GZIP ? 9 : c == PL_CODEC_BROTLI ? 11 : 0;
-    if (lv != 0 && (lv < lo || lv > hi)) {
-      if (hi == 0)
-        return at(p, arg(o, "codec_level"), err, "component '%s': codec %s takes no codec_level", o->id,
-                  pl_codec_name(c));
-      return at(p, arg(o, "codec_level"), err, "component '%s': codec_level for %s must be %lld..%lld (0 = default), got %lld",
-                o->id, pl_codec_name(c), lo, hi, lv);
-    }
+    if (lv < INT_MIN || lv > INT_MAX || pl_codec_check_level(c, (int)lv, &e2))
+      return at(p, arg(o, "codec_level"), err, "component '%s': %s", o->id,
+                e2.msg[0] ? e2.msg : "codec_level out of range");
     return PL_OK;
   }
   case K_PLUGIN:
