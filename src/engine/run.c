@@ -86,11 +86,8 @@ struct pl_engine {
 void pl_engine_options_default(pl_engine_options *o) {
   memset(o, 0, sizeof *o);
   o->progress = 1;
+  /* the column-wise files take the writer's defaults: zstd at praline's level 1 */
   pl_parquet_write_options_default(&o->write);
-  /* Column-wise files are intermediate: a pipeline that loads a dataset writes every loaded
-   * field once more, and compressing them at zstd's default level (3) took about a third of
-   * a W2a run through YAML. Level 1 costs little in size. Exports keep their own options. */
-  o->write.codec_level = 1;
 }
 
 
