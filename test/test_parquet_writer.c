@@ -951,11 +951,12 @@ static bool dir_has_prefix(const char *dir, const char *needle) {
 }
 
 /* A write that hits the file size limit (EFBIG) fails with the file's name and leaves neither
- * the final file nor the temporary one, buffered or direct. Runs in a child so the limit
- * stays there. */
-static void efbig_child(const char *path, bool direct) {
+ * the final file nor the temporary one, buffered or direct. Direct writes fail in the
+ * background thread: on the first block, or on a later one after blocks went out. Runs in a
+ * child so the limit stays there. */
+static void efbig_child(const char *path, bool direct, rlim_t limit) {
   signal(SIGXFSZ, SIG_IGN);
-  struct rlimit rl = {64 << 10, 64 << 10};
+  struct rlimit rl = {limit, limit};
   if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
   char a[17], c[17];
   pl_batch *b = id_name_batch(200000, 0, 0, a, c);
@@ -967,6 +968,7 @@ static void efbig_child(const char *path, bool direct) {
   pl_parquet_writer *w = pl_parquet_writer_open(path, &b->schema, &o, NULL, &err);
   if (!w) _exit(11);
   pl_status st = pl_parquet_writer_write(w, b, &err);
+  if (!st) st = pl_parquet_writer_write(w, b, &err); /* past the 5 MiB limit */
   pl_status st2 = pl_parquet_writer_close(w, st ? NULL : &err);
   pl_batch_free(b);
   if (st == PL_OK && st2 == PL_OK) _exit(12);
@@ -983,10 +985,12 @@ static void test_write_failure_efbig(void **state) {
   char *dir = tu_mkdtemp("pqfail");
   char path[1024];
   snprintf(path, sizeof path, "%s/too_big.parquet", dir);
-  for (int direct = 0; direct <= 1; direct++) { /* buffered, then through the staging block */
+  static const struct { bool direct; rlim_t limit; } cases[] = {
+      {false, 64 << 10}, {true, 64 << 10}, {true, 5 << 20}};
+  for (int k = 0; k < 3; k++) {
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) efbig_child(path, direct);
+    if (pid == 0) efbig_child(path, cases[k].direct, cases[k].limit);
     int ws;
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     assert_true(WIFEXITED(ws));
@@ -1138,10 +1142,16 @@ static void test_direct_io_same_bytes(void **state) {
       pl_error err = {0};
       pl_parquet_writer *w = pl_parquet_writer_open(pd, &b->schema, &o, bud, &err);
       if (!w) fail_msg("open %s: %s", pd, err.msg);
-      assert_true(pl_budget_used(bud) >= PL_PARQUET_DIRECT_BYTES);
-      if (pl_parquet_writer_write(w, b, &err) || pl_parquet_writer_close(w, &err)) fail_msg("%s: %s", pd, err.msg);
+      assert_true(pl_budget_used(bud) >= PL_PARQUET_DIRECT_STAGE);
+      if (pl_parquet_writer_write(w, b, &err) || pl_parquet_writer_finish(w, &err)) fail_msg("%s: %s", pd, err.msg);
+      /* finished: all memory back, the budget may go; no write may follow; the final name
+       * appears only at close */
       assert_int_equal(pl_budget_used(bud), 0);
       pl_budget_free(bud);
+      assert_int_equal(pl_parquet_writer_write(w, b, &err), PL_EINVAL);
+      assert_non_null(strstr(err.msg, "finish"));
+      assert_int_equal(access(pd, F_OK), -1);
+      if (pl_parquet_writer_close(w, &err)) fail_msg("%s: %s", pd, err.msg);
       size_t nb, nd;
       uint8_t *xb = slurp(pb, &nb), *xd = slurp(pd, &nd);
       if (k == 2) assert_true(nd > 2 * PL_PARQUET_DIRECT_BYTES);
@@ -1152,7 +1162,7 @@ static void test_direct_io_same_bytes(void **state) {
       pl_batch_free(b);
     }
     /* no room for the staging block: PL_ELIMIT at open, naming the file; nothing is left */
-    pl_budget *small = pl_budget_new(PL_PARQUET_DIRECT_BYTES / 2);
+    pl_budget *small = pl_budget_new(PL_PARQUET_DIRECT_STAGE - 1);
     pl_schema s;
     simple_schema(&s);
     pl_parquet_write_options o = opts();

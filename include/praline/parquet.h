@@ -219,12 +219,15 @@ typedef struct pl_parquet_write_options {
   int n_kv;
   const pl_pq_kv *kv; /* extra key/value metadata, borrowed */
   /* Write through O_DIRECT, in aligned blocks of PL_PARQUET_DIRECT_BYTES staged in memory
-   * (charged to the writer's budget): a big one-pass output then costs no copy into the page
-   * cache and leaves no dirty pages behind. Where the file system refuses O_DIRECT, the
-   * writer falls back to ordinary writes. The file's bytes are the same either way. */
+   * (PL_PARQUET_DIRECT_STAGE in all, charged to the writer's budget): a big one-pass output
+   * then costs no copy into the page cache and leaves no dirty pages behind. A background
+   * thread writes one block while the writer fills the next, so the writer does not wait for
+   * the device. Where the file system refuses O_DIRECT, the writer falls back to ordinary
+   * writes. The file's bytes are the same either way. */
   bool direct_io;
 } pl_parquet_write_options;
 #define PL_PARQUET_DIRECT_BYTES ((size_t)2 << 20)
+#define PL_PARQUET_DIRECT_STAGE (2 * PL_PARQUET_DIRECT_BYTES)
 
 void pl_parquet_write_options_default(pl_parquet_write_options *o);
 
@@ -236,7 +239,13 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
 /* Appends the batch's rows (its schema must equal the writer's). Pages and row groups are
  * flushed as they fill, so memory stays bounded whatever the number of rows. */
 pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, pl_error *err);
-/* Flushes, writes the footer, fsyncs, renames to the final path, frees w. On failure the
+/* Flushes and writes the footer: every byte is in the (temporary) file, which is not yet
+ * fsynced nor renamed. Frees all the memory charged to the writer's budget, which may go
+ * away before close. No write may follow. On failure the temporary file is removed; close or
+ * abort must still free w. Lets a caller hand the slow part of close (fsync, rename) to
+ * another thread. */
+pl_status pl_parquet_writer_finish(pl_parquet_writer *w, pl_error *err);
+/* Finishes (if not done), fsyncs, renames to the final path, frees w. On failure the
  * temporary file is removed, nothing exists at the final path, and w is freed. */
 pl_status pl_parquet_writer_close(pl_parquet_writer *w, pl_error *err);
 void pl_parquet_writer_abort(pl_parquet_writer *w); /* removes the temporary file, frees */

@@ -137,10 +137,8 @@ struct pl_parquet_writer {
   pl_pq_file_metadata md;
   int32_t rg_cap;
   uint64_t pos;     /* bytes of the file so far (written, or staged for a direct write) */
-  uint64_t written; /* bytes that reached the file */
-  uint8_t *stage;   /* direct_io: 4 KiB-aligned staging block of PL_PARQUET_DIRECT_BYTES */
-  size_t staged;
-  bool direct;      /* the fd is open with O_DIRECT */
+  uint64_t written; /* bytes that reached the file through raw_write */
+  pl__dout *dout;   /* direct_io on a file system that takes it: the O_DIRECT output */
   int64_t rg_rows;
   int64_t stride_left; /* rows before the next row-group check (see pl_parquet_writer_write) */
   int64_t prev_rg_bits, prev_rg_rows; /* size of the last row group, for the first stride */
@@ -152,6 +150,7 @@ struct pl_parquet_writer {
   pl_buf lv;    /* v2 levels */
   pl_buf hdr;   /* a page header */
   pl_buf join;  /* v1 levels + values joined for codecs without a two-piece input */
+  bool finished; /* pl_parquet_writer_finish: every byte is in the file, memory freed */
   pl_status failed;
   pl_error fail_err;
 };
@@ -185,6 +184,8 @@ static pl_status fail(pl_parquet_writer *w, pl_status st, const pl_error *e) {
   if (!w->failed) {
     w->failed = st;
     if (e) w->fail_err = *e;
+    pl__dout_free(w->dout); /* its thread may be writing to the fd */
+    w->dout = NULL;
     if (w->fd >= 0) {
       close(w->fd);
       w->fd = -1;
@@ -582,16 +583,6 @@ static pl_status choose_encodings(pl_parquet_writer *w, pl_error *err) {
 }
 
 /* ------------------------------------------------------------------ file output */
-#define DIRECT_ALIGN 4096
-
-/* Drops O_DIRECT from the fd: for the last, unaligned bytes, or when the file system refuses
- * a direct write. */
-static bool direct_off(pl_parquet_writer *w) {
-  int fl = fcntl(w->fd, F_GETFL);
-  if (fl < 0 || fcntl(w->fd, F_SETFL, fl & ~O_DIRECT) < 0) return false;
-  w->direct = false;
-  return true;
-}
 
 static pl_status raw_write(pl_parquet_writer *w, const uint8_t *s, size_t n, pl_error *err) {
   while (n > 0) {
@@ -599,8 +590,6 @@ static pl_status raw_write(pl_parquet_writer *w, const uint8_t *s, size_t n, pl_
     ssize_t r = write(w->fd, s, chunk);
     if (r < 0) {
       if (errno == EINTR) continue;
-      /* a file system that takes O_DIRECT at open but not this write: write it buffered */
-      if (errno == EINVAL && w->direct && direct_off(w)) continue;
       int e = errno;
       pl_status st = pl_error_set(err, PL_EIO, "%s: write of %zu bytes at offset %llu failed: %s",
                                   w->path, chunk, (unsigned long long)w->written, strerror(e));
@@ -618,49 +607,19 @@ static pl_status raw_write(pl_parquet_writer *w, const uint8_t *s, size_t n, pl_
   return PL_OK;
 }
 
-/* Appends n bytes to the file: straight through, or into the staging block, which goes out
- * whole (an aligned direct write) each time it fills. */
+/* Appends n bytes to the file: straight through, or into the direct output's blocks. */
 static pl_status write_all(pl_parquet_writer *w, const void *p, size_t n, pl_error *err) {
-  const uint8_t *s = p;
   w->pos += n;
-  if (!w->stage) return raw_write(w, s, n, err);
-  while (n > 0) {
-    size_t k = PL_PARQUET_DIRECT_BYTES - w->staged;
-    if (k > n) k = n;
-    memcpy(w->stage + w->staged, s, k);
-    w->staged += k;
-    s += k;
-    n -= k;
-    if (w->staged == PL_PARQUET_DIRECT_BYTES) {
-      pl_status st = raw_write(w, w->stage, w->staged, err);
-      if (st) return st;
-      w->staged = 0;
-    }
-  }
-  return PL_OK;
+  if (!w->dout) return raw_write(w, p, n, err);
+  pl_status st = pl__dout_write(w->dout, p, n, err);
+  return st ? fail(w, st, err) : PL_OK;
 }
 
-/* Writes what is staged: its aligned part directly, the rest after dropping O_DIRECT. */
-static pl_status flush_stage(pl_parquet_writer *w, pl_error *err) {
-  if (!w->stage || !w->staged) return PL_OK;
-  size_t aligned = w->staged & ~(size_t)(DIRECT_ALIGN - 1);
-  pl_status st = raw_write(w, w->stage, aligned, err);
-  if (!st && aligned < w->staged) {
-    if (w->direct && !direct_off(w)) {
-      int e = errno;
-      st = pl_error_set(err, PL_EIO, "%s: cannot leave O_DIRECT for the last %zu bytes: %s", w->path,
-                        w->staged - aligned, strerror(e));
-      return fail(w, st, err);
-    }
-    st = raw_write(w, w->stage + aligned, w->staged - aligned, err);
-  }
-  w->staged = 0;
-  return st;
-}
-
-static void stage_free(pl_parquet_writer *w) {
-  pl_budget_free_mem(w->b, w->stage, PL_PARQUET_DIRECT_BYTES);
-  w->stage = NULL;
+/* Every byte appended is in the file when it returns PL_OK. */
+static pl_status flush_out(pl_parquet_writer *w, pl_error *err) {
+  if (!w->dout) return PL_OK;
+  pl_status st = pl__dout_flush(w->dout, err);
+  return st ? fail(w, st, err) : PL_OK;
 }
 
 /* ------------------------------------------------------------------ open */
@@ -741,21 +700,17 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
 
   w->tmp = pl__temp_path(path);
   const int fl = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-  if (o->direct_io) {
-    w->stage = pl_budget_alloc_aligned(b, PL_PARQUET_DIRECT_BYTES, DIRECT_ALIGN, err);
-    if (!w->stage) {
-      pl_error_prefix(err, "%s: direct I/O staging block", path);
-      pl_parquet_writer_abort(w);
-      return NULL;
-    }
-    w->fd = open(w->tmp, fl | O_DIRECT, 0644);
-    w->direct = w->fd >= 0;
-  }
+  if (o->direct_io) w->fd = open(w->tmp, fl | O_DIRECT, 0644);
+  bool direct = w->fd >= 0;
   /* no O_DIRECT asked, or a file system without it (tmpfs, some FUSE) */
   if (w->fd < 0 && (!o->direct_io || errno == EINVAL)) w->fd = open(w->tmp, fl, 0644);
   if (w->fd < 0) {
     int e = errno;
     pl_error_set(err, PL_EIO, "%s: cannot create temporary file %s: %s", path, w->tmp, strerror(e));
+    pl_parquet_writer_abort(w);
+    return NULL;
+  }
+  if (direct && !(w->dout = pl__dout_new(w->fd, w->path, true, b, err))) {
     pl_parquet_writer_abort(w);
     return NULL;
   }
@@ -2130,6 +2085,7 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
     if (err) *err = w->fail_err;
     return w->failed;
   }
+  if (w->finished) return pl_error_set(err, PL_EINVAL, "%s: write after pl_parquet_writer_finish", w->path);
   const pl_schema *s = &batch->schema;
   if (s->n_fields != w->schema.n_fields)
     return pl_error_set(err, PL_EINVAL, "%s: batch has %d columns, the file has %d", w->path,
@@ -2193,7 +2149,9 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
 }
 
 /* ------------------------------------------------------------------ close / abort */
-static void writer_free(pl_parquet_writer *w) {
+/* Frees every byte charged to the writer's budget (and the codec and direct I/O state), so
+ * that a finished writer outlives its budget. Idempotent. */
+static void release_mem(pl_parquet_writer *w) {
   for (int i = 0; i < w->n_leaves; i++) {
     leaf *L = &w->leaves[i];
     for (int p = 0; p < L->n_path; p++) pl_free(L->path[p]);
@@ -2210,6 +2168,8 @@ static void writer_free(pl_parquet_writer *w) {
     dict_release(w->b, &L->d);
   }
   pl_free(w->leaves);
+  w->leaves = NULL;
+  w->n_leaves = 0;
   pl_buf_release(&w->idx);
   pl_buf_release(&w->u32);
   pl_buf_release(&w->body);
@@ -2218,7 +2178,13 @@ static void writer_free(pl_parquet_writer *w) {
   pl_buf_release(&w->hdr);
   pl_buf_release(&w->join);
   pl__compressor_free(w->comp);
-  stage_free(w);
+  w->comp = NULL;
+  pl__dout_free(w->dout); /* before the fd closes: its thread may be writing */
+  w->dout = NULL;
+}
+
+static void writer_free(pl_parquet_writer *w) {
+  release_mem(w);
   pl_pq_file_metadata_release(&w->md);
   pl_schema_release(&w->schema);
   pl_free(w->path);
@@ -2228,6 +2194,7 @@ static void writer_free(pl_parquet_writer *w) {
 
 void pl_parquet_writer_abort(pl_parquet_writer *w) {
   if (!w) return;
+  release_mem(w);
   if (w->fd >= 0) {
     close(w->fd);
     w->fd = -1;
@@ -2256,20 +2223,20 @@ void pl__fsync_dir(const char *path) {
   pl_free(dir);
 }
 
-pl_status pl_parquet_writer_close(pl_parquet_writer *w, pl_error *err) {
-  if (!w) return pl_error_set(err, PL_EINVAL, "pl_parquet_writer_close: NULL writer");
-  pl_status st = w->failed;
-  if (st) {
+pl_status pl_parquet_writer_finish(pl_parquet_writer *w, pl_error *err) {
+  if (!w) return pl_error_set(err, PL_EINVAL, "pl_parquet_writer_finish: NULL writer");
+  if (w->failed) {
     if (err) *err = w->fail_err;
-    goto done;
+    return w->failed;
   }
-  if ((st = flush_row_group(w, err))) goto done;
+  if (w->finished) return PL_OK;
+  pl_status st = flush_row_group(w, err);
+  if (st) return st;
   pl_buf foot = PL_BUF_INIT(w->b);
   if ((st = pl__thrift_write_file_metadata(&foot, &w->md, err))) {
     pl_buf_release(&foot);
     pl_error_prefix(err, "%s: footer", w->path);
-    fail(w, st, err);
-    goto done;
+    return fail(w, st, err);
   }
   uint8_t tail[8];
   put_le32(tail, (uint32_t)foot.len);
@@ -2277,7 +2244,17 @@ pl_status pl_parquet_writer_close(pl_parquet_writer *w, pl_error *err) {
   st = write_all(w, foot.data, foot.len, err);
   if (!st) st = write_all(w, tail, 8, err);
   pl_buf_release(&foot);
-  if (!st) st = flush_stage(w, err);
+  if (!st) st = flush_out(w, err);
+  if (st) return st;
+  release_mem(w);
+  w->b = NULL;
+  w->finished = true;
+  return PL_OK;
+}
+
+pl_status pl_parquet_writer_close(pl_parquet_writer *w, pl_error *err) {
+  if (!w) return pl_error_set(err, PL_EINVAL, "pl_parquet_writer_close: NULL writer");
+  pl_status st = pl_parquet_writer_finish(w, err);
   if (st) goto done;
   if (fsync(w->fd) != 0) {
     int e = errno;

@@ -20,6 +20,23 @@ char *pl__temp_path(const char *path);
 /* fsyncs the directory of path, so that a rename in it is durable (best effort). */
 void pl__fsync_dir(const char *path);
 
+/* ------------------------------------------------------------------ direct.c */
+/* A file's O_DIRECT output: 4 KiB-aligned blocks of PL_PARQUET_DIRECT_BYTES, two of them
+ * (charged to b), one filled by the caller while a background thread writes the other. The
+ * fd and path stay the caller's; errors name the path and the file offset. */
+typedef struct pl__dout pl__dout;
+pl__dout *pl__dout_new(int fd, const char *path, bool direct, pl_budget *b, pl_error *err);
+/* Appends n bytes; a full block goes to the thread. A failed write (the thread's included)
+ * is returned by this or a later call. */
+pl_status pl__dout_write(pl__dout *d, const void *p, size_t n, pl_error *err);
+/* Waits for the block in flight, then writes what is left: the aligned part directly, the
+ * rest after dropping O_DIRECT. Every byte given is in the file when it returns PL_OK. */
+pl_status pl__dout_flush(pl__dout *d, pl_error *err);
+/* Drops O_DIRECT from the fd (false when fcntl refuses). */
+bool pl__dout_direct_off(pl__dout *d);
+/* Waits for the block in flight and stops the thread; the fd stays open. NULL is a no-op. */
+void pl__dout_free(pl__dout *d);
+
 /* ------------------------------------------------------------------ encode.c */
 /* Number of bits needed to store v (0 for v == 0). */
 static inline int pl__bit_width(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
