@@ -60,7 +60,8 @@ struct pl_engine {
   pl_budget *global;
   size_t budget_limit, batch_bytes, writer_fixed;
   pl_parquet_write_options wo;
-  pl_queue *queue;
+  pl_queue *queue;   /* finished tasks, to the writer threads */
+  pl_queue *commits; /* finished files, to the commit thread (commit_main) */
   pl__dedup *dedup;
   int stage;
   pthread_mutex_t mu;
@@ -275,6 +276,13 @@ typedef struct unit {
   pl_batch *view;
 } unit;
 
+/* A task's row counts per component, and which components it writes and counts. */
+typedef struct tally {
+  int64_t rows_in[PL_ENGINE_MAX_COMPONENTS], rows_out[PL_ENGINE_MAX_COMPONENTS];
+  bool emit[PL_ENGINE_MAX_COMPONENTS];  /* writes and journals */
+  bool count[PL_ENGINE_MAX_COMPONENTS]; /* counts rows in the report */
+} tally;
+
 typedef struct task {
   pl_engine *e;
   int64_t p;
@@ -290,9 +298,7 @@ typedef struct task {
   unit *units;
   int n_units, cap_units;
   int units_from; /* units added by the current chain call start here */
-  int64_t rows_in[PL_ENGINE_MAX_COMPONENTS], rows_out[PL_ENGINE_MAX_COMPONENTS];
-  bool emit[PL_ENGINE_MAX_COMPONENTS];  /* writes and journals */
-  bool count[PL_ENGINE_MAX_COMPONENTS]; /* counts rows in the report */
+  tally tl;
   const int64_t *kept; /* dedup: kept ids of this partition, sorted */
   int64_t n_kept;
 } task;
@@ -473,9 +479,9 @@ static pl_status run_transform(task *t, int ci, pl_batch **cur, pl_error *err) {
     if (strcmp(out->schema.fields[i].name, "id") == 0) continue;
     view_set(*cur, &out->schema.fields[i], out->columns[i]);
   }
-  t->rows_in[ci] += n_in;
-  t->rows_out[ci] += (*cur)->length;
-  if (t->emit[ci]) {
+  t->tl.rows_in[ci] += n_in;
+  t->tl.rows_out[ci] += (*cur)->length;
+  if (t->tl.emit[ci]) {
     pl_batch *u = pl__view_new();
     pl__view_add(u, &(*cur)->schema.fields[0], (*cur)->columns[0]);
     for (int32_t i = 0; i < out->schema.n_fields; i++) {
@@ -526,9 +532,9 @@ static pl_status run_dedup(task *t, int ci, pl_batch **cur, pl_error *err) {
   pl_status st = select_rows(t, cur, rows, n, err);
   pl_free(rows);
   if (st) return st;
-  t->rows_in[ci] += n_in;
-  t->rows_out[ci] += n;
-  if (t->emit[ci]) { /* a dedup produces no field: its index only */
+  t->tl.rows_in[ci] += n_in;
+  t->tl.rows_out[ci] += n;
+  if (t->tl.emit[ci]) { /* a dedup produces no field: its index only */
     pl_batch *u = pl__view_new();
     pl__view_add(u, &(*cur)->schema.fields[0], (*cur)->columns[0]);
     u->length = (*cur)->length;
@@ -593,9 +599,9 @@ static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
     comp *c = &e->comps[ci];
     switch (c->kind) {
     case C_SOURCE:
-      t->rows_in[ci] += cur->length;
-      t->rows_out[ci] += cur->length;
-      if (t->emit[ci] && c->write) add_source_unit(t, ci, cur);
+      t->tl.rows_in[ci] += cur->length;
+      t->tl.rows_out[ci] += cur->length;
+      if (t->tl.emit[ci] && c->write) add_source_unit(t, ci, cur);
       break;
     case C_TRANSFORM: st = run_transform(t, ci, &cur, err); break;
     case C_DEDUP:
@@ -603,9 +609,9 @@ static pl_status chain(void *ctx, pl_batch *b, pl_error *err) {
       if (t->stage == 0) ci = e->n_comps; /* the stage ends here */
       break;
     case C_EXPORT:
-      t->rows_in[ci] += cur->length;
-      t->rows_out[ci] += cur->length;
-      if (t->emit[ci]) st = add_export_unit(t, ci, cur, err);
+      t->tl.rows_in[ci] += cur->length;
+      t->tl.rows_out[ci] += cur->length;
+      if (t->tl.emit[ci]) st = add_export_unit(t, ci, cur, err);
       break;
     }
   }
@@ -801,15 +807,24 @@ static pl_status copy_source(session *s, int ci, pl_error *err) {
 static pl_status session_copy(session *s, const task *t, pl_error *err) {
   pl_status st = PL_OK;
   for (int ci = 0; !st && !s->copied && ci < s->e->n_comps; ci++)
-    if (s->e->comps[ci].copy && t->emit[ci]) st = copy_source(s, ci, err);
+    if (s->e->comps[ci].copy && t->tl.emit[ci]) st = copy_source(s, ci, err);
   return st;
 }
 
-/* Closes (renames) every file, then journals the partition for each component. */
-static pl_status session_close(session *s, const task *t, pl_error *err) {
+/* Finishes every file: all bytes written, the writers' memory freed (the task's budget may
+ * go), nothing yet fsynced nor renamed. */
+static pl_status session_finish(session *s, const task *t, pl_error *err) {
+  pl_status st = session_copy(s, t, err);
+  for (int i = 0; !st && i < s->n; i++) st = pl_parquet_writer_finish(s->f[i].w, err);
+  if (!st && s->xw) st = pl_parquet_writer_finish(s->xw, err);
+  return st;
+}
+
+/* Makes a finished session durable: fsyncs and renames every file, then journals the
+ * partition for each component and counts its rows. Frees what the session holds. */
+static pl_status session_commit(session *s, const tally *tl, pl_error *err) {
   pl_engine *e = s->e;
   pl_status st = PL_OK;
-  st = session_copy(s, t, err);
   for (int i = 0; i < s->n_unsynced; i++)
     if (!st) st = pl_parquet_sync(s->unsynced[i], err);
   for (int i = 0; i < s->n; i++) {
@@ -825,18 +840,58 @@ static pl_status session_close(session *s, const task *t, pl_error *err) {
   if (!st && s->xw) st = export_close(s, err);
   for (int ci = 0; !st && ci < e->n_comps; ci++) {
     comp *c = &e->comps[ci];
-    if (!t->count[ci]) continue;
-    if (t->emit[ci])
-      st = pl__journal_append(&c->journal, s->p, t->rows_in[ci], t->rows_out[ci], s->bytes[ci], err);
+    if (!tl->count[ci]) continue;
+    if (tl->emit[ci])
+      st = pl__journal_append(&c->journal, s->p, tl->rows_in[ci], tl->rows_out[ci], s->bytes[ci], err);
     if (!st) {
-      c->rows_in += t->rows_in[ci];
-      c->rows_out += t->rows_out[ci];
+      c->rows_in += tl->rows_in[ci];
+      c->rows_out += tl->rows_out[ci];
       c->bytes += s->bytes[ci];
       e->bytes_done += s->bytes[ci];
     }
   }
   session_abort(s); /* frees what is left (nothing open) */
   return st;
+}
+
+/* Closes (renames) every file, then journals the partition for each component. */
+static pl_status session_close(session *s, const task *t, pl_error *err) {
+  pl_status st = session_finish(s, t, err);
+  if (st) {
+    session_abort(s);
+    return st;
+  }
+  return session_commit(s, &t->tl, err);
+}
+
+/* ------------------------------------------------------------------ commits */
+/* A finished partition on its way to durability. The fsyncs of its files and journal lines
+ * wait for the device; one commit thread does them so that the writer threads go on
+ * encoding (the files are complete, and their memory is back in the budget). Commits keep
+ * the journal's promise: a partition is journaled only once its files are durable under
+ * their final names. */
+typedef struct commit {
+  session s;
+  tally tl;
+} commit;
+
+static void task_done(pl_engine *e);
+
+static void *commit_main(void *arg) {
+  pl_engine *e = arg;
+  void *item;
+  while (pl_queue_pop(e->commits, &item)) {
+    commit *c = item;
+    int64_t p = c->s.p;
+    pl_error err;
+    pl_error_clear(&err);
+    pl_status st = session_commit(&c->s, &c->tl, &err);
+    pl_free(c);
+    if (st) fail_run(e, &err, st);
+    else e->rows_done += (uint64_t)e->src->parts[p].rows;
+    task_done(e);
+  }
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ admission */
@@ -901,8 +956,8 @@ static task *task_new(pl_engine *e, int64_t p, pl_budget *b, bool own, size_t re
   for (int ci = 0; ci < e->n_comps; ci++) {
     comp *c = &e->comps[ci];
     bool in_stage = e->dedup_at < 0 || (e->stage == 0 ? ci < e->dedup_at : ci >= e->dedup_at);
-    t->emit[ci] = in_stage && !c->journal.done[p] && (c->kind != C_SOURCE || c->write);
-    t->count[ci] = in_stage && !c->journal.done[p];
+    t->tl.emit[ci] = in_stage && !c->journal.done[p] && (c->kind != C_SOURCE || c->write);
+    t->tl.count[ci] = in_stage && !c->journal.done[p];
   }
   return t;
 }
@@ -929,7 +984,7 @@ static size_t codec_ctx(pl_codec c) {
  * staging block. */
 static size_t file_need(const pl_engine *e, const comp *c) {
   if (c->kind != C_EXPORT) return codec_ctx(e->wo.codec);
-  return codec_ctx(c->exp.write.codec) + (c->exp.write.direct_io ? PL_PARQUET_DIRECT_BYTES : 0);
+  return codec_ctx(c->exp.write.codec) + (c->exp.write.direct_io ? PL_PARQUET_DIRECT_STAGE : 0);
 }
 
 /* Memory the writers will need for the task's units, beyond the units themselves: a pending
@@ -954,7 +1009,7 @@ static size_t writer_need(pl_engine *e, const task *t) {
     }
   }
   /* a copied source: a footer, a copy buffer and a page of ids */
-  if (e->comps[0].copy && t->emit[0]) ctx += COPY_NEED;
+  if (e->comps[0].copy && t->tl.emit[0]) ctx += COPY_NEED;
   /* the compressed chunks of a row group: half a component's data, but no more than a row
    * group per file */
   size_t chunks = 0;
@@ -1223,8 +1278,15 @@ static void *writer_main(void *arg) {
       st = write_unit(&s, &t->units[i], &err);
       if (!st) release_written(e, t, i);
     }
-    if (!st) st = session_close(&s, t, &err);
-    else session_abort(&s);
+    if (!st) st = session_finish(&s, t, &err);
+    commit *c = NULL;
+    if (st) {
+      session_abort(&s);
+    } else {
+      c = pl_calloc(1, sizeof *c);
+      c->s = s;
+      c->tl = t->tl;
+    }
     size_t peak = pl_budget_peak(t->budget), r = t->reserved;
     int64_t p = t->p;
     uint64_t in_bytes = e->src->parts[p].bytes;
@@ -1243,8 +1305,11 @@ static void *writer_main(void *arg) {
       continue;
     }
     observe(e, in_bytes, peak);
-    e->rows_done += (uint64_t)e->src->parts[p].rows;
-    task_done(e);
+    if (!pl_queue_push(e->commits, c, 0)) { /* closed only after the writers stop */
+      session_abort(&c->s);
+      pl_free(c);
+      task_done(e);
+    }
   }
   return NULL;
 }
@@ -1282,15 +1347,20 @@ static pl_status run_stage(pl_engine *e, int stage, pl_error *err) {
   e->n_retry = 0;
   int nw = e->o.workers, nwr = e->o.writer_threads;
   e->queue = pl_queue_new(1u << 20, e->o.writer_queue_bytes);
-  pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t));
+  e->commits = pl_queue_new(1u << 20, 0);
+  pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t)), ct;
+  pthread_create(&ct, NULL, commit_main, e);
   for (int i = 0; i < nwr; i++) pthread_create(&wt[nw + i], NULL, writer_main, e);
   for (int i = 0; i < nw; i++) pthread_create(&wt[i], NULL, worker_main, e);
   for (int i = 0; i < nw; i++) pthread_join(wt[i], NULL);
   pl_queue_close(e->queue);
   for (int i = 0; i < nwr; i++) pthread_join(wt[nw + i], NULL);
+  pl_queue_close(e->commits);
+  pthread_join(ct, NULL);
   e->writer_waits += pl_queue_push_waits(e->queue);
   pl_queue_free(e->queue);
-  e->queue = NULL;
+  pl_queue_free(e->commits);
+  e->queue = e->commits = NULL;
   pl_free(wt);
   if (e->failed) {
     if (err) *err = e->first_err;
