@@ -245,6 +245,19 @@ pl__vec *pl__k_cast(pl__ctx *c, const pl__node *n, pl__vec *a, const uint8_t *ac
   if (!ok) goto fail;
   int64_t lo, hi;
   pl__int_range(tt, &lo, &hi);
+  const bool temporal = from->id == PL_DATE32 || from->id == PL_TIMESTAMP || tt == PL_DATE32 || tt == PL_TIMESTAMP;
+  if (a->kind == V_I64 && tk == V_I64 && !temporal) {
+    /* integer to integer (length(caption)::int32): a range check, in one tight loop */
+    const int64_t *d = a->data;
+    int64_t *o = v->data;
+    for (int64_t i = 0; i < rows; i++) {
+      int64_t x = d[i & m];
+      uint8_t good = pl__valid(a, i) && x >= lo && x <= hi;
+      o[i] = good ? x : 0;
+      ok[i] = good;
+    }
+    return v;
+  }
   for (int64_t i = 0; i < rows; i++) {
     if (!pl__valid(a, i)) {
       ok[i] = 0;
@@ -314,7 +327,7 @@ pl__vec *pl__k_cast(pl__ctx *c, const pl__node *n, pl__vec *a, const uint8_t *ac
           pl__error_at(c->err, PL_EINVAL, c->e ? c->e->text : "", n->pos,
                        "uint64 value %llu at row %lld does not fit int64, the type it meets here (cast the other "
                        "side to uint64, or both to float64)",
-                       (unsigned long long)uv, (long long)i);
+                       (unsigned long long)uv, (long long)(c->row0 + i));
           goto fail;
         }
         good = uv <= (uint64_t)INT64_MAX;

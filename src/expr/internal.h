@@ -127,12 +127,15 @@ typedef struct pl__vec {
 static inline int64_t pl__m(const pl__vec *v) { return v->cnst ? 0 : -1; }
 static inline bool pl__valid(const pl__vec *v, int64_t i) { return !v->valid || v->valid[i & pl__m(v)]; }
 
+/* An evaluation runs over a chunk of the batch's rows at a time, [row0, row0 + n), so that
+ * the vectors between nodes stay in the cache; messages name batch rows (row0 + i). */
 typedef struct pl__ctx {
   const pl_expr *e;
   const pl_batch *in;
   pl_budget *b;
   pl_error *err;
   int64_t n;
+  int64_t row0;
 } pl__ctx;
 
 pl__vkind pl__kind_of(pl_type_id id);

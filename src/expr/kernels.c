@@ -63,10 +63,10 @@ static pl__vec *overflow_error(pl__ctx *c, const pl__node *n, pl__vec *a, pl__ve
     pl__error_at(c->err, PL_EINVAL, text_of(c), n->pos,
                  "%s overflow at row %lld: %s %c %s does not fit %s (cast an operand to a wider type, e.g. "
                  "cast(x as int64) or x::float64)",
-                 tn, (long long)i, x, n->op, y, tn);
+                 tn, (long long)(c->row0 + i), x, n->op, y, tn);
   else
     pl__error_at(c->err, PL_EINVAL, text_of(c), n->pos, "%s overflow at row %lld: %s(%s) does not fit %s", tn,
-                 (long long)i, n->kind == N_NEG ? "-" : "abs", x, tn);
+                 (long long)(c->row0 + i), n->kind == N_NEG ? "-" : "abs", x, tn);
   pl__vec_free(c, out);
   return NULL;
 }

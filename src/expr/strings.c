@@ -247,7 +247,7 @@ pl__vec *pl__k_matches(pl__ctx *c, const pl__node *n, pl__vec *a) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(rc, msg, sizeof msg);
       pl__error_at(c->err, PL_EINVAL, c->e ? c->e->text : "", n->pos, "matches() failed at row %lld: %s",
-                   (long long)i, (const char *)msg);
+                   (long long)(c->row0 + i), (const char *)msg);
       pcre2_match_data_free(md);
       goto fail;
     }

@@ -224,20 +224,23 @@ static pl_status short_buffer(pl__ctx *c, const pl_column *col, const char *what
 
 pl_status pl__vec_load(pl__ctx *c, const pl_column *col, pl__vec **out) {
   *out = NULL;
-  int64_t n = col->length;
+  int64_t n = c->n, r0 = c->row0;
+  if (r0 < 0 || n < 0 || r0 + n > col->length)
+    return pl_error_set(c->err, PL_EINTERNAL, "expression rows [%lld, %lld) outside a column of %lld rows",
+                        (long long)r0, (long long)(r0 + n), (long long)col->length);
   pl_type_id id = col->type.id;
   pl__vkind kind = pl__kind_of(id);
   pl_type_id tid = id == PL_FLOAT16 || id == PL_DECIMAL128 ? PL_FLOAT64 : id == PL_FIXED_BINARY ? PL_BINARY : id;
   pl__vec *v = pl__vec_new(kind, tid);
   v->n = n;
   if (col->validity.len && col->null_count != 0) {
-    if (col->validity.len < (size_t)(n + 7) / 8) {
+    if (col->validity.len < (size_t)(r0 + n + 7) / 8) {
       pl__vec_free(c, v);
       return short_buffer(c, col, "validity");
     }
     if (!(v->valid = pl__vec_alloc_nz(c, v, (size_t)n))) goto oom;
     const uint8_t *bits = col->validity.data;
-    for (int64_t i = 0; i < n; i++) v->valid[i] = (bits[i >> 3] >> (i & 7)) & 1;
+    for (int64_t i = 0; i < n; i++) v->valid[i] = (bits[(r0 + i) >> 3] >> ((r0 + i) & 7)) & 1;
   }
   if (kind == V_OPAQUE) {
     *out = v;
@@ -247,17 +250,18 @@ pl_status pl__vec_load(pl__ctx *c, const pl_column *col, pl__vec **out) {
   size_t w = (size_t)pl_type_byte_width(&col->type);
   if (kind == V_STR) {
     if (id == PL_FIXED_BINARY) {
-      if (col->values.len < (size_t)n * w) goto short_values;
+      if (col->values.len < (size_t)(r0 + n) * w) goto short_values;
       int64_t *o = pl__vec_alloc(c, v, (size_t)(n + 1) * 8);
       if (!o) goto oom;
-      for (int64_t i = 0; i <= n; i++) o[i] = i * (int64_t)w;
+      for (int64_t i = 0; i <= n; i++) o[i] = (r0 + i) * (int64_t)w;
       v->off = o;
     } else {
-      if (col->offsets.len < (size_t)(n + 1) * 8) {
+      if (col->offsets.len < (size_t)(r0 + n + 1) * 8) {
         pl__vec_free(c, v);
         return short_buffer(c, col, "offsets");
       }
-      const int64_t *o = (const int64_t *)col->offsets.data;
+      /* the chunk's offsets, still absolute in the column's bytes */
+      const int64_t *o = (const int64_t *)(void *)col->offsets.data + r0;
       if ((uintptr_t)o & 7) {
         int64_t *copy = pl__vec_alloc(c, v, (size_t)(n + 1) * 8);
         if (!copy) goto oom;
@@ -271,8 +275,9 @@ pl_status pl__vec_load(pl__ctx *c, const pl_column *col, pl__vec **out) {
     *out = v;
     return PL_OK;
   }
-  size_t need = id == PL_BOOL ? (size_t)(n + 7) / 8 : (size_t)n * w;
+  size_t need = id == PL_BOOL ? (size_t)(r0 + n + 7) / 8 : (size_t)(r0 + n) * w;
   if (col->values.len < need) goto short_values;
+  if (id != PL_BOOL) src += (size_t)r0 * w; /* bools index bits from r0 below */
   if ((id == PL_INT64 || id == PL_UINT64 || id == PL_FLOAT64 || (w == 8 && kind == V_I64)) && !((uintptr_t)src & 7)) {
     v->data = (void *)(uintptr_t)src; /* borrowed: 8-byte values need no conversion */
     *out = v;
@@ -313,7 +318,7 @@ pl_status pl__vec_load(pl__ctx *c, const pl_column *col, pl__vec **out) {
     }
     break;
   case PL_BOOL:
-    for (int64_t i = 0; i < n; i++) ((uint8_t *)v->data)[i] = (src[i >> 3] >> (i & 7)) & 1;
+    for (int64_t i = 0; i < n; i++) ((uint8_t *)v->data)[i] = (src[(r0 + i) >> 3] >> ((r0 + i) & 7)) & 1;
     break;
   case PL_FLOAT16:
     for (int64_t i = 0; i < n; i++) {
@@ -395,9 +400,21 @@ pl_status pl__vec_to_column(pl__ctx *c, const pl__vec *v, const pl_type *t, pl_c
         }
       }
     } else if (v->kind == V_I64 || v->kind == V_U64) {
-      const uint64_t *d = v->data; /* little-endian: the low bytes are the narrow value */
-      for (int64_t i = 0; i < n; i++)
-        if (OK_ROW(i)) memcpy(dst + (size_t)i * w, &d[i & m], w);
+      /* the low bytes are the narrow value; a null row keeps its zeros (they are not read).
+       * One loop per width, so that each is a plain narrowing loop. */
+      const uint64_t *d = v->data;
+#define NARROW(T)                                                                           \
+  for (int64_t i = 0; i < n; i++) ((T *)(void *)dst)[i] = OK_ROW(i) ? (T)d[i & m] : 0;
+      switch (w) {
+      case 1: NARROW(uint8_t) break;
+      case 2: NARROW(uint16_t) break;
+      case 4: NARROW(uint32_t) break;
+      case 8: NARROW(uint64_t) break;
+      default:
+        for (int64_t i = 0; i < n; i++)
+          if (OK_ROW(i)) memcpy(dst + (size_t)i * w, &d[i & m], w);
+      }
+#undef NARROW
     } else {
       st = pl_error_set(c->err, PL_EINTERNAL, "cannot store an expression vector of kind %d", (int)v->kind);
       goto fail;
