@@ -1,13 +1,16 @@
 /* fuzz_expr.c — the expression parser and type checker on arbitrary text, and, when the text
  * compiles, evaluation and filtering over a small batch with nulls in every column (so the
  * kernels run on whatever the checker accepted). Memory is bounded by a budget: a text that
- * builds huge strings must fail with PL_ELIMIT, not crash. */
+ * builds huge strings must fail with PL_ELIMIT, not crash. Each text is evaluated twice, over
+ * the whole batch as one chunk and in chunks of 3 rows: results must be equal, value by value
+ * (unless one run hit the budget, which chunks of fewer rows may avoid). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "praline/expr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern int64_t pl__expr_chunk_rows; /* src/expr/internal.h */
 
 static pl_batch *batch;
 
@@ -81,16 +84,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pl_expr_diag diag;
   if (pl_expr_compile_diag(text, &batch->schema, &e, &diag, &err) == PL_OK) {
     pl_budget *b = pl_budget_new(64u << 20);
-    pl_column *c;
-    if (pl_expr_eval(e, batch, b, &c, &err) == PL_OK) {
-      if (c->length != batch->length) __builtin_trap();
-      pl_column_free(c);
+    pl_column *c[2] = {NULL, NULL};
+    pl_status st[2];
+    int64_t kept[2] = {-1, -1};
+    for (int k = 0; k < 2; k++) {
+      pl__expr_chunk_rows = k ? 3 : 16384;
+      st[k] = pl_expr_eval(e, batch, b, &c[k], &err);
+      if (st[k] == PL_OK && c[k]->length != batch->length) __builtin_trap();
+      pl_batch *out;
+      if (pl_expr_type(e)->id == PL_BOOL && pl_expr_filter(e, batch, b, &out, &err) == PL_OK) {
+        if (out->length > batch->length) __builtin_trap();
+        kept[k] = out->length;
+        pl_batch_free(out);
+      }
     }
-    pl_batch *out;
-    if (pl_expr_type(e)->id == PL_BOOL && pl_expr_filter(e, batch, b, &out, &err) == PL_OK) {
-      if (out->length > batch->length) __builtin_trap();
-      pl_batch_free(out);
+    pl__expr_chunk_rows = 16384;
+    if (st[0] != PL_ELIMIT && st[1] != PL_ELIMIT) {
+      if ((st[0] == PL_OK) != (st[1] == PL_OK)) __builtin_trap();
+      if (st[0] == PL_OK) {
+        if (c[0]->null_count != c[1]->null_count) __builtin_trap();
+        for (int64_t r = 0; r < batch->length; r++) {
+          char x[512], y[512];
+          pl_canonical_value(c[0], r, x, sizeof x);
+          pl_canonical_value(c[1], r, y, sizeof y);
+          if (strcmp(x, y)) __builtin_trap();
+        }
+      }
+      if (kept[0] >= 0 && kept[1] >= 0 && kept[0] != kept[1]) __builtin_trap();
     }
+    pl_column_free(c[0]);
+    pl_column_free(c[1]);
     if (pl_budget_used(b) != 0) __builtin_trap(); /* every vector credited back */
     pl_budget_free(b);
     pl_expr_free(e);

@@ -387,7 +387,7 @@ static pl_status bind(evaluator *ev, const pl_expr *e, const pl_batch *in, pl_er
 
 /* Rows per evaluation chunk: the vectors passed between nodes (up to 8 bytes a row) then
  * stay in the L2 cache instead of streaming through memory once per node. */
-#define CHUNK_ROWS 16384
+int64_t pl__expr_chunk_rows = 16384;
 
 /* Binds the batch; the chunks are then evaluated with eval_chunk. */
 static pl_status eval_setup(const pl_expr *e, const pl_batch *in, pl_budget *b, evaluator *ev,
@@ -409,7 +409,7 @@ static pl_status eval_chunk(evaluator *ev, int64_t row0, int64_t n, pl__vec **ou
 
 /* The chunk starting at row0 has this many rows; an empty batch is one empty chunk. */
 static int64_t chunk_rows(int64_t total, int64_t row0) {
-  return total - row0 < CHUNK_ROWS ? total - row0 : CHUNK_ROWS;
+  return total - row0 < pl__expr_chunk_rows ? total - row0 : pl__expr_chunk_rows;
 }
 
 pl_status pl_expr_eval(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_column **out, pl_error *err) {
@@ -420,7 +420,7 @@ pl_status pl_expr_eval(const pl_expr *e, const pl_batch *in, pl_budget *b, pl_co
   pl_status st = eval_setup(e, in, b, &ev, err);
   const int64_t total = in->length;
   pl_column *acc = NULL;
-  for (int64_t r0 = 0; !st && (r0 == 0 || r0 < total); r0 += CHUNK_ROWS) {
+  for (int64_t r0 = 0; !st && (r0 == 0 || r0 < total); r0 += pl__expr_chunk_rows) {
     const int64_t k = chunk_rows(total, r0);
     pl__vec *v = NULL;
     pl_column *col = NULL;
@@ -465,7 +465,7 @@ pl_status pl_expr_select(const pl_expr *e, const pl_batch *in, pl_budget *b, uin
   const int64_t total = in->length;
   uint8_t *m = st ? NULL : pl_budget_alloc(b, (size_t)(total ? total : 1), err);
   if (!st && !m) st = err->code ? err->code : PL_ENOMEM;
-  for (int64_t r0 = 0; !st && (r0 == 0 || r0 < total); r0 += CHUNK_ROWS) {
+  for (int64_t r0 = 0; !st && (r0 == 0 || r0 < total); r0 += pl__expr_chunk_rows) {
     const int64_t k = chunk_rows(total, r0);
     pl__vec *v = NULL;
     st = eval_chunk(&ev, r0, k, &v);

@@ -137,6 +137,9 @@ typedef struct pl__ctx {
   int64_t n;
   int64_t row0;
 } pl__ctx;
+/* Rows per chunk (16384). A fuzzer lowers it to check that chunking never changes a result;
+ * nothing else writes it. */
+extern int64_t pl__expr_chunk_rows;
 
 pl__vkind pl__kind_of(pl_type_id id);
 pl__vec *pl__vec_new(pl__vkind kind, pl_type_id tid);
