@@ -88,6 +88,10 @@ static void mask_fill(uint8_t *m, int64_t n, const uint8_t *active, const pl__ve
                       bool null_as) {
   int64_t cm = pl__m(cond);
   const uint8_t *d = cond->data;
+  if (!active && !cond->valid && cm == -1) { /* a plain vector, every row live: vectorizes */
+    for (int64_t i = 0; i < n; i++) m[i] = (uint8_t)((d[i] != 0) == want_true);
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     bool v = pl__valid(cond, i) ? (d[i & cm] != 0) == want_true : null_as;
     m[i] = (uint8_t)((active ? active[i] : 1) & v);
