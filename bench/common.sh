@@ -16,3 +16,5 @@ laion_dataset() {
 }
 # peak_rss_kb FILE: the "Maximum resident set size" line of a /usr/bin/time -v log
 peak_rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
+# med "1.2 3.4 2.0" -> the median of the numbers (empty for none)
+med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {if (NR) print (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }

@@ -6,6 +6,8 @@
 #   duck  - node bench/duckdb_w2.mjs (DuckDB, threads=2, memory_limit as given)
 # Each case runs REPS times (interleaved: yaml, capi, duck, yaml, ...); the best time is kept,
 # and the peak RSS is the largest of the runs (/usr/bin/time -v). Row counts must be equal.
+# A second line per case gives the medians (the machine is noisy: best against best and median
+# against median together say more than either).
 # DATA=DIR uses an existing laion set instead of generating one into build/bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,12 +47,13 @@ run1() {
 
 for wl in $WORKLOADS; do
   for mem in $MEMS; do
-    declare -A best=() rows=() rss=()
+    declare -A best=() rows=() rss=() all=()
     for ((r = 0; r < REPS; r++)); do
       for sys in yaml capi duck; do
         read -r s n m < <(run1 "$sys" "$wl" "$mem")
         echo "  $wl $mem $sys run $r: ${s}s rows $n rss $m (load $(cut -d' ' -f1 /proc/loadavg))" >&2
         rows[$sys]=$n
+        [ "$s" != null ] && all[$sys]="${all[$sys]:-} $s"
         [ "${rss[$sys]:-0}" -lt "$m" ] && rss[$sys]=$m
         if [ "$s" != null ] && { [ -z "${best[$sys]:-}" ] || [ "$(echo "$s < ${best[$sys]}" | bc -l)" = 1 ]; }; then
           best[$sys]=$s
@@ -66,6 +69,12 @@ for wl in $WORKLOADS; do
     printf '%-4s %-6s yaml %.2fs rss %d | capi %.2fs rss %d | duckdb %ss rss %d | yaml/duck %.2f capi/duck %.2f yaml/capi %.2f | %s rows %s\n' \
       "$wl" "$mem" "${best[yaml]}" "${rss[yaml]}" "${best[capi]}" "${rss[capi]}" "${d:-FAILED}" "${rss[duck]}" \
       "$ry" "$rc" "$(echo "${best[yaml]} / ${best[capi]}" | bc -l)" "$same" "${rows[capi]}"
-    unset best rows rss
+        my=$(med "${all[yaml]:-}"); mc=$(med "${all[capi]:-}"); md=$(med "${all[duck]:-}")
+    printf '%-4s %-6s medians: yaml %.2fs capi %.2fs duckdb %ss | yaml/duck %s capi/duck %s yaml/capi %.2f (of %d runs)\n' \
+      "$wl" "$mem" "$my" "$mc" "${md:-FAILED}" \
+      "$([ -n "$md" ] && printf '%.2f' "$(echo "$my / $md" | bc -l)" || echo nan)" \
+      "$([ -n "$md" ] && printf '%.2f' "$(echo "$mc / $md" | bc -l)" || echo nan)" \
+      "$(echo "$my / $mc" | bc -l)" "$REPS"
+    unset best rows rss all
   done
 done
