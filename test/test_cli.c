@@ -280,6 +280,24 @@ static void test_memory_limit(void **state) {
   free(out);
 }
 
+/* A file-size limit (ulimit -f) is a clear error naming the file (exit 1), not a SIGXFSZ
+ * kill, and leaves no temporary file. */
+static void test_file_size_limit(void **state) {
+  (void)state;
+  char *out;
+  int rc = tu_run(&out, "(ulimit -f 64; %s generate laion --rows 50000 --files 1 --out %s/fsz) 2>&1 >/dev/null", bin,
+                  g_dir);
+  assert_int_equal(rc, 1);
+  const char *at = strstr(out, "fsz/part-00000.parquet");
+  assert_non_null(at);
+  assert_null(strstr(at + 1, "fsz/part-00000.parquet")); /* named once */
+  assert_non_null(strstr(out, "File too large"));
+  free(out);
+  assert_int_equal(tu_run(&out, "ls -A %s/fsz | wc -l", g_dir), 0);
+  assert_int_equal(atoi(out), 0);
+  free(out);
+}
+
 static void test_generate_row_groups(void **state) {
   (void)state;
   assert_int_equal(cli(NULL, false, "generate laion --rows 5000 --files 1 --row-group-rows 1000 --codec snappy --out %s/rg", g_dir), 0);
@@ -512,6 +530,7 @@ int main(void) {
       cmocka_unit_test(test_generate_seed),
       cmocka_unit_test(test_generate_row_groups),
       cmocka_unit_test(test_memory_limit),
+      cmocka_unit_test(test_file_size_limit),
       cmocka_unit_test(test_inspect_footer),
       cmocka_unit_test(test_inspect_errors),
       cmocka_unit_test(test_inspect_refused_schema),

@@ -326,7 +326,7 @@ static void record_error(gen_plan *p, const char *path, pl_error *err) {
   pthread_mutex_lock(&p->mu);
   if (!atomic_load(&p->failed)) {
     p->first_err = *err;
-    pl_error_prefix(&p->first_err, "%s", path);
+    if (!strstr(err->msg, path)) pl_error_prefix(&p->first_err, "%s", path); /* once */
     atomic_store(&p->failed, true);
   }
   pthread_mutex_unlock(&p->mu);

@@ -2,6 +2,7 @@
  * Exit codes: 0 success, 1 a run failed, 2 usage error (bad command, option or value). */
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <string.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -50,6 +51,9 @@ static void tune_allocator(void) {
 
 int main(int argc, char **argv) {
   tune_allocator();
+  /* A file-size limit (ulimit -f) must fail the write with EFBIG, which names the file and
+   * removes the temporary one, rather than kill the process and leave it behind. */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;
