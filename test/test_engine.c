@@ -501,10 +501,10 @@ static void dedup_case(const gen *g, int workers, uint64_t limit, int buckets, p
   pl_status st = run_engine(d, &su, &o, r, &err);
   if (st) fprintf(stderr, "%s\n", err.msg);
   assert_int_equal(st, PL_OK);
-  fprintf(stderr, "dedup (%lld keys, limit %llu, %d buckets): spilled %llu bytes, %llu spills, peak %llu\n",
+  fprintf(stderr, "dedup (%lld keys, limit %llu, %d buckets): spilled %llu bytes, %llu spills, peak %llu, retries %llu\n",
           (long long)g->distinct, (unsigned long long)limit, buckets,
           (unsigned long long)r->spilled_bytes, (unsigned long long)r->spills,
-          (unsigned long long)r->peak_memory);
+          (unsigned long long)r->peak_memory, (unsigned long long)r->retries);
   assert_true(r->peak_memory <= r->budget_limit);
   int64_t total = first_row(&su.g, su.g.parts);
   int64_t *best = malloc(sizeof(int64_t) * (size_t)su.g.distinct);
@@ -575,6 +575,15 @@ static void test_dedup(void **state) {
   assert_true(r.spills > 1); /* re-split at least once */
 }
 
+/* With room for the keys, nothing touches the disk, unless a partition had to run again with
+ * a bigger reservation (a retry: its first estimate came from peaks measured while other
+ * partitions ran, which depends on timing). A reservation of nearly the whole budget leaves
+ * the dedup no room, and it spills rather than wait; the result is the same either way. */
+static void assert_in_memory(const pl_engine_report *r) {
+  if (r->spilled_bytes == 0 && r->spills == 0) return;
+  assert_true(r->retries > 0);
+}
+
 /* The same keys with room for them: they stay in memory, nothing touches the disk. */
 static void test_dedup_in_memory(void **state) {
   (void)state;
@@ -582,8 +591,7 @@ static void test_dedup_in_memory(void **state) {
   pl_engine_report r;
   for (int workers = 1; workers <= 2; workers++) {
     dedup_case(&g, workers, 256000000, 64, &r);
-    assert_int_equal(r.spilled_bytes, 0);
-    assert_int_equal(r.spills, 0);
+    assert_in_memory(&r);
   }
 }
 
@@ -594,7 +602,7 @@ static void test_dedup_few_keys(void **state) {
   gen g = {12, 8000, 3, 8};
   pl_engine_report r;
   dedup_case(&g, 2, 256000000, 4, &r);
-  assert_int_equal(r.spilled_bytes, 0);
+  assert_in_memory(&r);
   dedup_case(&g, 1, 16000000, 2, &r);
 }
 

@@ -2,6 +2,9 @@
  * DuckDB, hyparquet, arrow-rs) and, for simple columns, against checksums computed here from
  * the values written. Footer details (logical types, statistics, encodings) are read back
  * with hyparquet's metadata parser through a small node script. */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "test_util.h"
 
 #include "praline/columnar.h"
@@ -1246,6 +1249,30 @@ static void test_dictionary_probe(void **state) {
   pl_schema_release(&s);
 }
 
+/* An o.parallel of two threads: the caller (lane 0) and a thread started per call (lane 1),
+ * taking leaves from a shared counter. ctx counts the calls. */
+typedef struct two_lanes {
+  void (*fn)(void *, int, int);
+  void *arg;
+  int n;
+  atomic_int next;
+} two_lanes;
+
+static void *lane1_main(void *a) {
+  two_lanes *t = a;
+  for (int i; (i = atomic_fetch_add(&t->next, 1)) < t->n;) t->fn(t->arg, i, 1);
+  return NULL;
+}
+
+static void run_two_lanes(void *ctx, int n, void (*fn)(void *, int, int), void *arg) {
+  two_lanes t = {fn, arg, n, 0};
+  pthread_t th;
+  bool started = pthread_create(&th, NULL, lane1_main, &t) == 0;
+  for (int i; (i = atomic_fetch_add(&t.next, 1)) < n;) fn(arg, i, 0);
+  if (started) pthread_join(th, NULL);
+  (*(int *)ctx)++;
+}
+
 static void test_write_deterministic(void **state) {
   (void)state;
   pl_schema s;
@@ -1274,6 +1301,20 @@ static void test_write_deterministic(void **state) {
     snprintf(path, sizeof path, "%s/det_other_v%d.parquet", g_dir, v);
     write_sliced(path, b, &o, sizes2, 4);
     uint8_t *other = slurp(path, &n3);
+    /* leaves encoded on two threads (o.parallel): the same bytes */
+    char ppath[1024];
+    snprintf(ppath, sizeof ppath, "%s/det_par_v%d.parquet", g_dir, v);
+    int calls = 0;
+    pl_parquet_write_options op = o;
+    op.parallel = run_two_lanes;
+    op.parallel_ctx = &calls;
+    write_sliced(ppath, b, &op, sizes, 10);
+    size_t n4;
+    uint8_t *par = slurp(ppath, &n4);
+    assert_true(calls > 1);
+    assert_int_equal(n1, n4);
+    assert_memory_equal(one, par, n1);
+    free(par);
     /* several row groups and many pages really exist */
     pl_error err = {0};
     pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);

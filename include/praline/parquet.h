@@ -225,6 +225,14 @@ typedef struct pl_parquet_write_options {
    * the device. Where the file system refuses O_DIRECT, the writer falls back to ordinary
    * writes. The file's bytes are the same either way. */
   bool direct_io;
+  /* Optional: more threads for one file. parallel(parallel_ctx, n, fn, arg) must call
+   * fn(arg, i, lane) once for every i in [0, n), lane 0 or 1 with no two calls on one lane at
+   * once, and return when all have returned. The writer then encodes and compresses the
+   * columns of a row group side by side (lane 1 holds its own scratch, up to about three
+   * pages, and a codec context, charged to the budget). NULL = one thread. The file's bytes
+   * are the same either way. */
+  void (*parallel)(void *parallel_ctx, int n, void (*fn)(void *arg, int i, int lane), void *arg);
+  void *parallel_ctx;
 } pl_parquet_write_options;
 #define PL_PARQUET_DIRECT_BYTES ((size_t)2 << 20)
 #define PL_PARQUET_DIRECT_STAGE (2 * PL_PARQUET_DIRECT_BYTES)

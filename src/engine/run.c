@@ -62,6 +62,14 @@ struct pl_engine {
   pl_parquet_write_options wo;
   pl_queue *queue;   /* finished tasks, to the writer threads */
   pl_queue *commits; /* finished files, to the commit thread (commit_main) */
+  struct {           /* the export's second lane at the tail (help_main, export_parallel) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv, done;
+    void (*fn)(void *, int, int);
+    void *arg;
+    int n, next, round, seen;
+    bool open, busy, in_job, stop;
+  } help;
   pl__dedup *dedup;
   int stage;
   pthread_mutex_t mu;
@@ -894,6 +902,77 @@ static void *commit_main(void *arg) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------ help at the tail */
+/* When the workers have taken every partition and the writer queue is empty, a writer is
+ * alone with the last partitions while a core may sit idle (W2a: the last export took
+ * ~0.39 s on one thread). Then an export's row group is encoded on two lanes: the writer
+ * thread and a helper thread. Before that, every core is busy anyway, and the writer runs
+ * its leaves itself. Only one writer is helped at a time. */
+static bool at_tail(pl_engine *e) {
+  if (pl_queue_len(e->queue) != 0) return false;
+  pthread_mutex_lock(&e->mu);
+  bool all_taken = e->next_p >= e->src->n_parts && e->n_retry == 0;
+  pthread_mutex_unlock(&e->mu);
+  return all_taken;
+}
+
+static void export_parallel(void *ctx, int n, void (*fn)(void *, int, int), void *arg) {
+  pl_engine *e = ctx;
+  bool use = false;
+  if (at_tail(e)) {
+    pthread_mutex_lock(&e->help.mu);
+    if (!e->help.busy) {
+      e->help.busy = use = true;
+      e->help.fn = fn;
+      e->help.arg = arg;
+      e->help.n = n;
+      e->help.next = 0;
+      e->help.open = true;
+      e->help.round++;
+      pthread_cond_broadcast(&e->help.cv);
+    }
+    pthread_mutex_unlock(&e->help.mu);
+  }
+  if (!use) {
+    for (int i = 0; i < n; i++) fn(arg, i, 0);
+    return;
+  }
+  for (;;) {
+    pthread_mutex_lock(&e->help.mu);
+    int i = e->help.next < n ? e->help.next++ : -1;
+    pthread_mutex_unlock(&e->help.mu);
+    if (i < 0) break;
+    fn(arg, i, 0);
+  }
+  pthread_mutex_lock(&e->help.mu);
+  e->help.open = false; /* a helper that has not started takes nothing now */
+  while (e->help.in_job) pthread_cond_wait(&e->help.done, &e->help.mu);
+  e->help.busy = false;
+  pthread_mutex_unlock(&e->help.mu);
+}
+
+static void *help_main(void *arg) {
+  pl_engine *e = arg;
+  pthread_mutex_lock(&e->help.mu);
+  for (;;) {
+    while (!e->help.stop && !(e->help.open && e->help.round != e->help.seen))
+      pthread_cond_wait(&e->help.cv, &e->help.mu);
+    if (e->help.stop) break;
+    e->help.seen = e->help.round;
+    while (e->help.open && e->help.next < e->help.n) {
+      int i = e->help.next++;
+      e->help.in_job = true;
+      pthread_mutex_unlock(&e->help.mu);
+      e->help.fn(e->help.arg, i, 1);
+      pthread_mutex_lock(&e->help.mu);
+      e->help.in_job = false;
+      pthread_cond_broadcast(&e->help.done);
+    }
+  }
+  pthread_mutex_unlock(&e->help.mu);
+  return NULL;
+}
+
 /* ------------------------------------------------------------------ admission */
 /* Big partitions use the ratio measured on big ones: a small partition's fixed costs (the
  * writers' pages and dictionaries beyond writer_fixed, a row group's footer) inflate its
@@ -984,7 +1063,9 @@ static size_t codec_ctx(pl_codec c) {
  * staging block. */
 static size_t file_need(const pl_engine *e, const comp *c) {
   if (c->kind != C_EXPORT) return codec_ctx(e->wo.codec);
-  return codec_ctx(c->exp.write.codec) + (c->exp.write.direct_io ? PL_PARQUET_DIRECT_STAGE : 0);
+  /* the second lane (export_parallel): its codec context and page scratch */
+  size_t lane = codec_ctx(c->exp.write.codec) + 3 * c->exp.write.page_bytes;
+  return codec_ctx(c->exp.write.codec) + (c->exp.write.direct_io ? PL_PARQUET_DIRECT_STAGE : 0) + lane;
 }
 
 /* Memory the writers will need for the task's units, beyond the units themselves: a pending
@@ -1348,8 +1429,13 @@ static pl_status run_stage(pl_engine *e, int stage, pl_error *err) {
   int nw = e->o.workers, nwr = e->o.writer_threads;
   e->queue = pl_queue_new(1u << 20, e->o.writer_queue_bytes);
   e->commits = pl_queue_new(1u << 20, 0);
-  pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t)), ct;
+  pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t)), ct, ht;
   pthread_create(&ct, NULL, commit_main, e);
+  pthread_mutex_init(&e->help.mu, NULL);
+  pthread_cond_init(&e->help.cv, NULL);
+  pthread_cond_init(&e->help.done, NULL);
+  e->help.stop = false;
+  pthread_create(&ht, NULL, help_main, e);
   for (int i = 0; i < nwr; i++) pthread_create(&wt[nw + i], NULL, writer_main, e);
   for (int i = 0; i < nw; i++) pthread_create(&wt[i], NULL, worker_main, e);
   for (int i = 0; i < nw; i++) pthread_join(wt[i], NULL);
@@ -1357,6 +1443,14 @@ static pl_status run_stage(pl_engine *e, int stage, pl_error *err) {
   for (int i = 0; i < nwr; i++) pthread_join(wt[nw + i], NULL);
   pl_queue_close(e->commits);
   pthread_join(ct, NULL);
+  pthread_mutex_lock(&e->help.mu);
+  e->help.stop = true;
+  pthread_cond_broadcast(&e->help.cv);
+  pthread_mutex_unlock(&e->help.mu);
+  pthread_join(ht, NULL);
+  pthread_mutex_destroy(&e->help.mu);
+  pthread_cond_destroy(&e->help.cv);
+  pthread_cond_destroy(&e->help.done);
   e->writer_waits += pl_queue_push_waits(e->queue);
   pl_queue_free(e->queue);
   pl_queue_free(e->commits);
@@ -1439,6 +1533,8 @@ static void configure(pl_engine *e) {
     if (c->exp.write.dictionary_limit > c->exp.write.page_bytes)
       c->exp.write.dictionary_limit = c->exp.write.page_bytes;
     c->exp.write.direct_io = !o->buffered_export;
+    c->exp.write.parallel = export_parallel;
+    c->exp.write.parallel_ctx = e;
   }
   /* fixed writer memory per partition, for first estimates: a page and a dictionary per leaf */
   size_t leaves = 0, ctx = 0;

@@ -126,6 +126,22 @@ static inline uint64_t page_bits(const leaf *L) {
   return (uint64_t)L->plain.len * 8 + (uint64_t)L->n_levels * (uint64_t)(L->bw_def + L->bw_rep);
 }
 
+/* What encoding a page needs beyond its leaf: scratch buffers and a codec context. Leaves are
+ * independent until a row group is flushed, so with o.parallel each thread that encodes
+ * leaves has its own lane (created on first use, charged to the writer's budget). */
+#define PL__LANES 2
+typedef struct lane {
+  pl__compressor *comp;
+  pl_buf idx;   /* int64 selection of leaf value slots (nested shredding) */
+  pl_buf u32;   /* dictionary indices of a page */
+  pl_buf body;  /* a page before compression */
+  pl_buf cbuf;  /* a page after compression */
+  pl_buf lv;    /* v2 levels */
+  pl_buf hdr;   /* a page header */
+  pl_buf join;  /* v1 levels + values joined for codecs without a two-piece input */
+  bool ready;
+} lane;
+
 struct pl_parquet_writer {
   char *path, *tmp;
   int fd;
@@ -142,14 +158,7 @@ struct pl_parquet_writer {
   int64_t rg_rows;
   int64_t stride_left; /* rows before the next row-group check (see pl_parquet_writer_write) */
   int64_t prev_rg_bits, prev_rg_rows; /* size of the last row group, for the first stride */
-  pl__compressor *comp;
-  pl_buf idx;   /* int64 selection of leaf value slots (nested shredding) */
-  pl_buf u32;   /* dictionary indices of a page */
-  pl_buf body;  /* a page before compression */
-  pl_buf cbuf;  /* a page after compression */
-  pl_buf lv;    /* v2 levels */
-  pl_buf hdr;   /* a page header */
-  pl_buf join;  /* v1 levels + values joined for codecs without a two-piece input */
+  lane ln[PL__LANES]; /* ln[0]: the writer's own; more when leaves are encoded in parallel */
   bool finished; /* pl_parquet_writer_finish: every byte is in the file, memory freed */
   pl_status failed;
   pl_error fail_err;
@@ -647,7 +656,10 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   w->o.kv = NULL;
   w->path = pl_strdup(path);
   pl_schema_copy(&w->schema, schema);
-  w->idx = w->u32 = w->body = w->cbuf = w->lv = w->hdr = w->join = PL_BUF_INIT(b);
+  for (int k = 0; k < PL__LANES; k++) {
+    lane *ln = &w->ln[k];
+    ln->idx = ln->u32 = ln->body = ln->cbuf = ln->lv = ln->hdr = ln->join = PL_BUF_INIT(b);
+  }
 
   /* schema */
   schema_build sb = {.w = w, .err = err};
@@ -671,8 +683,9 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   }
   if (!st) st = pl_codec_check_level(o->codec, o->codec_level, err);
   if (!st) {
-    w->comp = pl__compressor_new(o->codec, o->codec_level, err);
-    if (!w->comp) st = err ? err->code : PL_EINVAL;
+    w->ln[0].comp = pl__compressor_new(o->codec, o->codec_level, err);
+    if (!w->ln[0].comp) st = err ? err->code : PL_EINVAL;
+    w->ln[0].ready = true;
   }
   if (st) {
     pl_error_prefix(err, "%s", path);
@@ -1459,22 +1472,22 @@ static pl_status dict_encode_bytes(pl_parquet_writer *w, dict *d, const uint8_t 
   return PL_OK;
 }
 
-/* Dictionary-encodes the pending page into w->u32. Returns PL_OK with *fits = false (and the
+/* Dictionary-encodes the pending page into ln->u32. Returns PL_OK with *fits = false (and the
  * dictionary as before) when the page's new entries would take it past dictionary_limit.
  * The first page of a chunk is probed: when its first PROBE_VALUES values are nearly all
  * distinct and the page alone would fill half the dictionary at that rate, the chunk is
  * PLAIN from the start (ids, hashes, URLs, free text: the dictionary would overflow within a
  * page or two, after hashing and copying every value for nothing). Small pages are not
  * probed: trying them costs little. The choice depends on the values only. */
-static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_error *err) {
+static pl_status dict_encode_page(pl_parquet_writer *w, lane *ln, leaf *L, bool *fits, pl_error *err) {
   dict *d = &L->d;
   const int64_t n = L->n_vals;
   const uint32_t keep = d->n;
   const size_t keep_bytes = d->values.len;
   pl_status st;
-  w->u32.len = 0;
-  if ((st = pl_buf_reserve(&w->u32, (size_t)n * 4, err))) return st;
-  uint32_t *out = (uint32_t *)(void *)w->u32.data;
+  ln->u32.len = 0;
+  if ((st = pl_buf_reserve(&ln->u32, (size_t)n * 4, err))) return st;
+  uint32_t *out = (uint32_t *)(void *)ln->u32.data;
   const uint8_t *p = L->plain.data;
   const bool bytes = L->ptype == PL_PQ_BYTE_ARRAY;
   bool overflow = false;
@@ -1493,27 +1506,27 @@ static pl_status dict_encode_page(pl_parquet_writer *w, leaf *L, bool *fits, pl_
     d->values.len = keep_bytes;
     return PL_OK;
   }
-  w->u32.len = (size_t)n * 4;
+  ln->u32.len = (size_t)n * 4;
   return PL_OK;
 }
 
 /* ------------------------------------------------------------------ pages */
 /* Appends the encoded values of the pending page to out; sets *encoding. */
 /* in_plain: the values are L->plain as it is (PLAIN, not boolean), nothing was appended. */
-static pl_status encode_values(pl_parquet_writer *w, leaf *L, pl_buf *out, int *encoding, bool *in_plain,
+static pl_status encode_values(pl_parquet_writer *w, lane *ln, leaf *L, pl_buf *out, int *encoding, bool *in_plain,
                                pl_error *err) {
   pl_status st;
   const int64_t n = L->n_vals;
   if (L->dict_active) {
     bool fits;
-    if ((st = dict_encode_page(w, L, &fits, err))) return st;
+    if ((st = dict_encode_page(w, ln, L, &fits, err))) return st;
     if (fits) {
       int bw = pl__bit_width(L->d.n ? L->d.n - 1 : 0);
       if (bw < 1) bw = 1;
       uint8_t b = (uint8_t)bw;
       if ((st = pl_buf_append(out, &b, 1, err))) return st;
       *encoding = PL_PQ_ENC_RLE_DICTIONARY;
-      return pl__rle_encode_u32(out, (const uint32_t *)(const void *)w->u32.data, n, bw, err);
+      return pl__rle_encode_u32(out, (const uint32_t *)(const void *)ln->u32.data, n, bw, err);
     }
     L->dict_active = false; /* fall back to PLAIN for the rest of the column chunk */
   }
@@ -1525,9 +1538,9 @@ static pl_status encode_values(pl_parquet_writer *w, leaf *L, pl_buf *out, int *
     return pl__delta_encode_i64(out, (const int64_t *)(const void *)L->plain.data, n, err);
   case E_DLBA: {
     *encoding = PL_PQ_ENC_DELTA_LENGTH_BYTE_ARRAY;
-    w->u32.len = 0;
-    if ((st = pl_buf_reserve(&w->u32, (size_t)n * 4, err))) return st;
-    int32_t *lens = (int32_t *)(void *)w->u32.data;
+    ln->u32.len = 0;
+    if ((st = pl_buf_reserve(&ln->u32, (size_t)n * 4, err))) return st;
+    int32_t *lens = (int32_t *)(void *)ln->u32.data;
     const uint8_t *p = L->plain.data;
     size_t total = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -1619,17 +1632,17 @@ static pl_status chunk_room(leaf *L, size_t need, pl_error *err) {
 /* Appends a page to the chunk: its header, `pre` bytes of levels, then the bytes of *db. A big
  * *db (a giant value's page) is not copied: the buffer itself joins the chunk's segments when
  * may_move, so a page costs its own size once. */
-static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h, const uint8_t *lv,
+static pl_status append_page(pl_parquet_writer *w, lane *ln, leaf *L, pl_pq_page_header *h, const uint8_t *lv,
                              size_t pre, pl_buf *db, bool may_move, pl_buf *dst, pl_error *err) {
   pl_status st;
-  w->hdr.len = 0;
-  if ((st = pl__thrift_write_page_header(&w->hdr, h, err))) return st;
+  ln->hdr.len = 0;
+  if ((st = pl__thrift_write_page_header(&ln->hdr, h, err))) return st;
   const size_t len = db->len;
   const bool move = may_move && dst == &L->pages && len > 2 * w->o.page_bytes + (1u << 16);
-  const size_t room = w->hdr.len + pre + (move ? 0 : len);
+  const size_t room = ln->hdr.len + pre + (move ? 0 : len);
   if ((st = dst == &L->pages && !move ? chunk_room(L, room, err) : pl_buf_reserve(dst, room, err))) return st;
-  memcpy(dst->data + dst->len, w->hdr.data, w->hdr.len);
-  dst->len += w->hdr.len;
+  memcpy(dst->data + dst->len, ln->hdr.data, ln->hdr.len);
+  dst->len += ln->hdr.len;
   if (pre) memcpy(dst->data + dst->len, lv, pre);
   dst->len += pre;
   if (move) {
@@ -1645,8 +1658,8 @@ static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h
     if (len) memcpy(dst->data + dst->len, db->data, len);
     dst->len += len;
   }
-  L->c_uncomp += (int64_t)w->hdr.len + h->uncompressed_page_size;
-  L->c_comp += (int64_t)w->hdr.len + h->compressed_page_size;
+  L->c_uncomp += (int64_t)ln->hdr.len + h->uncompressed_page_size;
+  L->c_comp += (int64_t)ln->hdr.len + h->compressed_page_size;
   return PL_OK;
 }
 
@@ -1654,32 +1667,32 @@ static pl_status append_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h
  * written once the compressed size is known: no copy of the compressed page. The header's
  * length is guessed from the leaf's last page (consecutive pages compress alike, so the
  * compressed_page_size varint mostly has the same length); a wrong guess moves the data. */
-static pl_status compress_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header *h, bool v1, const pl_buf *vb,
+static pl_status compress_page(pl_parquet_writer *w, lane *ln, leaf *L, pl_pq_page_header *h, bool v1, const pl_buf *vb,
                                size_t lvlen, pl_error *err) {
   pl_status st;
   const size_t pre = v1 ? 0 : lvlen; /* v2: the levels stay uncompressed, before the values */
   const size_t in = v1 ? lvlen + vb->len : vb->len, gap = L->hdr_guess ? L->hdr_guess : 32, slack = 64;
-  if ((st = chunk_room(L, gap + slack + pre + pl__compress_bound(w->comp, in), err))) return st;
+  if ((st = chunk_room(L, gap + slack + pre + pl__compress_bound(ln->comp, in), err))) return st;
   pl_buf *dst = &L->pages;
   const size_t at = dst->len;
   dst->len = at + gap + pre;
-  if (v1) st = pl__compress2(w->comp, w->lv.data, lvlen, vb->data, vb->len, dst, &w->join, err);
-  else st = pl__compress(w->comp, vb->data, vb->len, dst, err);
+  if (v1) st = pl__compress2(ln->comp, ln->lv.data, lvlen, vb->data, vb->len, dst, &ln->join, err);
+  else st = pl__compress(ln->comp, vb->data, vb->len, dst, err);
   const size_t clen = dst->len - (at + gap + pre);
   if (!st && clen + pre > INT32_MAX)
     st = pl_error_set(err, PL_EUNSUPPORTED, "a compressed page of %zu bytes is over 2 GiB", clen + pre);
   h->compressed_page_size = (int32_t)(clen + pre);
-  w->hdr.len = 0;
-  if (!st) st = pl__thrift_write_page_header(&w->hdr, h, err);
-  const size_t hl = w->hdr.len;
+  ln->hdr.len = 0;
+  if (!st) st = pl__thrift_write_page_header(&ln->hdr, h, err);
+  const size_t hl = ln->hdr.len;
   if (!st && hl > gap + slack) st = pl_buf_reserve(dst, hl - gap, err);
   if (st) {
     dst->len = at;
     return st;
   }
   if (hl != gap) memmove(dst->data + at + hl + pre, dst->data + at + gap + pre, clen);
-  memcpy(dst->data + at, w->hdr.data, hl);
-  if (pre) memcpy(dst->data + at + hl, w->lv.data, pre);
+  memcpy(dst->data + at, ln->hdr.data, hl);
+  if (pre) memcpy(dst->data + at + hl, ln->lv.data, pre);
   dst->len = at + hl + pre + clen;
   L->hdr_guess = hl;
   L->c_uncomp += (int64_t)hl + h->uncompressed_page_size;
@@ -1690,7 +1703,7 @@ static pl_status compress_page(pl_parquet_writer *w, leaf *L, pl_pq_page_header 
 /* Encodes, compresses and appends the pending page to the chunk; empties the pending page.
  * PLAIN values are compressed straight from the pending page (no copy into a page body); v1
  * levels and values go through the codec as one stream. */
-static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
+static pl_status flush_page(pl_parquet_writer *w, lane *ln, leaf *L, pl_error *err) {
   if (L->n_rows == 0) return PL_OK;
   pl_status st;
   char nm[256];
@@ -1698,13 +1711,13 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   if ((st = page_stats(w, L, err))) goto fail;
   int encoding = PL_PQ_ENC_PLAIN;
   int32_t rl = 0, dl = 0;
-  w->body.len = 0;
-  w->lv.len = 0;
-  if ((st = encode_levels(L, &w->lv, v1, &rl, &dl, err))) goto fail;
-  const size_t lvlen = w->lv.len;
+  ln->body.len = 0;
+  ln->lv.len = 0;
+  if ((st = encode_levels(L, &ln->lv, v1, &rl, &dl, err))) goto fail;
+  const size_t lvlen = ln->lv.len;
   bool in_plain = false;
-  if ((st = encode_values(w, L, &w->body, &encoding, &in_plain, err))) goto fail;
-  pl_buf *vb = in_plain ? &L->plain : &w->body;
+  if ((st = encode_values(w, ln, L, &ln->body, &encoding, &in_plain, err))) goto fail;
+  pl_buf *vb = in_plain ? &L->plain : &ln->body;
   size_t ulen = vb->len + lvlen;
   if (ulen > INT32_MAX) {
     st = pl_error_set(err, PL_EUNSUPPORTED, "a page of %zu bytes is over Parquet's 2 GiB page limit", ulen);
@@ -1732,8 +1745,8 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
     h.is_compressed = compressed;
   }
   L->c_bits += (int64_t)page_bits(L);
-  if (compressed) st = compress_page(w, L, &h, v1, vb, lvlen, err);
-  else st = append_page(w, L, &h, w->lv.data, lvlen, vb, true, &L->pages, err);
+  if (compressed) st = compress_page(w, ln, L, &h, v1, vb, lvlen, err);
+  else st = append_page(w, ln, L, &h, ln->lv.data, lvlen, vb, true, &L->pages, err);
   if (st) goto fail;
   L->c_values += L->n_levels;
   L->enc_mask |= 1u << encoding;
@@ -1746,11 +1759,11 @@ static pl_status flush_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   if (L->plain.cap > big) pl_buf_release(&L->plain);
   if (L->def.cap > big) pl_buf_release(&L->def);
   if (L->rep.cap > big) pl_buf_release(&L->rep);
-  if (w->body.cap > big) pl_buf_release(&w->body);
-  if (w->cbuf.cap > big) pl_buf_release(&w->cbuf);
-  if (w->join.cap > big) pl_buf_release(&w->join);
-  if (w->idx.cap > big) pl_buf_release(&w->idx);
-  if (w->u32.cap > big) pl_buf_release(&w->u32);
+  if (ln->body.cap > big) pl_buf_release(&ln->body);
+  if (ln->cbuf.cap > big) pl_buf_release(&ln->cbuf);
+  if (ln->join.cap > big) pl_buf_release(&ln->join);
+  if (ln->idx.cap > big) pl_buf_release(&ln->idx);
+  if (ln->u32.cap > big) pl_buf_release(&ln->u32);
   return PL_OK;
 fail:
   pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
@@ -1766,9 +1779,9 @@ static pl_status flush_dict_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   pl_buf *db = (pl_buf *)&d->values;
   if (d->values.len > INT32_MAX) return pl_error_set(err, PL_EUNSUPPORTED, "dictionary over 2 GiB");
   if (w->o.codec != PL_CODEC_UNCOMPRESSED) {
-    w->cbuf.len = 0;
-    if ((st = pl__compress(w->comp, d->values.data, d->values.len, &w->cbuf, err))) return st;
-    db = &w->cbuf;
+    w->ln[0].cbuf.len = 0;
+    if ((st = pl__compress(w->ln[0].comp, d->values.data, d->values.len, &w->ln[0].cbuf, err))) return st;
+    db = &w->ln[0].cbuf;
   }
   size_t clen = db->len;
   if (clen > INT32_MAX) return pl_error_set(err, PL_EUNSUPPORTED, "dictionary over 2 GiB");
@@ -1780,7 +1793,7 @@ static pl_status flush_dict_page(pl_parquet_writer *w, leaf *L, pl_error *err) {
   h.num_values = (int32_t)d->n;
   h.encoding = PL_PQ_ENC_PLAIN; /* Encodings.md: PLAIN in the dictionary page */
   h.has_dict_header = true;
-  if ((st = append_page(w, L, &h, NULL, 0, db, false, &L->dictpage, err))) return st;
+  if ((st = append_page(w, &w->ln[0], L, &h, NULL, 0, db, false, &L->dictpage, err))) return st;
   L->enc_mask |= 1u << PL_PQ_ENC_PLAIN;
   return PL_OK;
 }
@@ -1797,7 +1810,7 @@ static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
   pl_status st;
   for (int i = 0; i < w->n_leaves; i++) {
     leaf *L = &w->leaves[i];
-    if ((st = flush_page(w, L, err))) return fail(w, st, err);
+    if ((st = flush_page(w, &w->ln[0], L, err))) return fail(w, st, err);
     if ((st = flush_dict_page(w, L, err))) {
       char nm[256];
       pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
@@ -1963,7 +1976,7 @@ static bool shred_list_prim(leaf *L, const pl_column *col, int64_t r, int64_t n,
  * first row at which its page_bits reach 8 * page_bytes: each step below takes only rows that
  * cannot cross that mark before their last row, so the cuts depend on the values alone, never
  * on how the rows arrive in batches. */
-static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col, int64_t r0,
+static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_column *col, int64_t r0,
                              int64_t r1, pl_error *err) {
   pl_status st;
   const uint64_t page = (uint64_t)w->o.page_bytes * 8;
@@ -1976,7 +1989,7 @@ static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col
   while (r < r1) {
     uint64_t pend = page_bits(L);
     if (pend >= page) {
-      if ((st = flush_page(w, L, err))) return st;
+      if ((st = flush_page(w, ln, L, err))) return st;
       continue;
     }
     const uint64_t gap = page - pend;
@@ -2032,14 +2045,14 @@ static pl_status append_rows(pl_parquet_writer *w, leaf *L, const pl_column *col
       if (st) return st;
     } else {
       /* row by row, each row's bits counted exactly: stop after the row reaching gap */
-      shred_ctx c = {.L = L, .defb = &L->def, .repb = &L->rep, .idxb = &w->idx, .err = err};
+      shred_ctx c = {.L = L, .defb = &L->def, .repb = &L->rep, .idxb = &ln->idx, .err = err};
       c.nlev = L->n_levels;
       c.caplev = L->n_levels;
       c.def = (uint16_t *)(void *)L->def.data;
       c.rep = (uint16_t *)(void *)L->rep.data;
-      w->idx.len = 0;
-      c.idx = (int64_t *)(void *)w->idx.data;
-      c.capidx = (int64_t)(w->idx.cap / 8);
+      ln->idx.len = 0;
+      c.idx = (int64_t *)(void *)ln->idx.data;
+      c.capidx = (int64_t)(ln->idx.cap / 8);
       const bool bytes = L->conv == CV_BYTES;
       const int64_t *loff = bytes ? pl_column_offsets(lc) : NULL;
       const uint64_t vbits = bytes ? 32 : (uint64_t)(L->conv == CV_BOOL ? 1 : L->out_w) * 8;
@@ -2078,6 +2091,50 @@ static uint64_t rg_bits(const pl_parquet_writer *w) {
   uint64_t t = 0;
   for (int i = 0; i < w->n_leaves; i++) t += (uint64_t)w->leaves[i].c_bits + page_bits(&w->leaves[i]);
   return t;
+}
+
+/* One stride's rows of every leaf, the leaves spread over the threads o.parallel offers (each
+ * with its own lane). A leaf's pages depend on its rows alone, so the bytes are the same as
+ * leaf after leaf; the first failed leaf in leaf order is the error. */
+typedef struct stride_job {
+  pl_parquet_writer *w;
+  const pl_batch *batch;
+  int64_t r, n;
+  pl_status *st;
+  pl_error *errs;
+} stride_job;
+
+static void run_leaf(void *arg, int i, int k) {
+  stride_job *j = arg;
+  pl_parquet_writer *w = j->w;
+  lane *ln = &w->ln[k < PL__LANES ? k : 0];
+  if (!ln->ready) {
+    ln->comp = pl__compressor_new(w->o.codec, w->o.codec_level, &j->errs[i]);
+    if (!ln->comp) {
+      j->st[i] = j->errs[i].code ? j->errs[i].code : PL_EINVAL;
+      return;
+    }
+    ln->ready = true;
+  }
+  leaf *L = &w->leaves[i];
+  j->st[i] = append_rows(w, ln, L, j->batch->columns[L->top], j->r, j->r + j->n, &j->errs[i]);
+}
+
+static pl_status append_parallel(pl_parquet_writer *w, const pl_batch *batch, int64_t r, int64_t n, pl_error *err) {
+  stride_job j = {w, batch, r, n, pl_calloc((size_t)w->n_leaves, sizeof(pl_status)),
+                  pl_calloc((size_t)w->n_leaves, sizeof(pl_error))};
+  w->o.parallel(w->o.parallel_ctx, w->n_leaves, run_leaf, &j);
+  pl_status st = PL_OK;
+  for (int i = 0; i < w->n_leaves && !st; i++) {
+    if (!(st = j.st[i])) continue;
+    if (err) *err = j.errs[i];
+    char nm[256];
+    pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, &w->leaves[i], nm, sizeof nm));
+    fail(w, st, err);
+  }
+  pl_free(j.st);
+  pl_free(j.errs);
+  return st;
 }
 
 pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, pl_error *err) {
@@ -2127,14 +2184,19 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
     }
     int64_t n = nrows - r;
     if (n > w->stride_left) n = w->stride_left;
-    for (int i = 0; i < w->n_leaves; i++) {
-      leaf *L = &w->leaves[i];
-      st = append_rows(w, L, batch->columns[L->top], r, r + n, err);
-      if (st) {
-        char nm[256];
-        if (!w->failed) pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
-        fail(w, st, err);
-        return st;
+    if (w->o.parallel && w->n_leaves > 1) {
+      st = append_parallel(w, batch, r, n, err);
+      if (st) return st;
+    } else {
+      for (int i = 0; i < w->n_leaves; i++) {
+        leaf *L = &w->leaves[i];
+        st = append_rows(w, &w->ln[0], L, batch->columns[L->top], r, r + n, err);
+        if (st) {
+          char nm[256];
+          if (!w->failed) pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
+          fail(w, st, err);
+          return st;
+        }
       }
     }
     w->rg_rows += n;
@@ -2170,15 +2232,18 @@ static void release_mem(pl_parquet_writer *w) {
   pl_free(w->leaves);
   w->leaves = NULL;
   w->n_leaves = 0;
-  pl_buf_release(&w->idx);
-  pl_buf_release(&w->u32);
-  pl_buf_release(&w->body);
-  pl_buf_release(&w->cbuf);
-  pl_buf_release(&w->lv);
-  pl_buf_release(&w->hdr);
-  pl_buf_release(&w->join);
-  pl__compressor_free(w->comp);
-  w->comp = NULL;
+  for (int k = 0; k < PL__LANES; k++) {
+    lane *ln = &w->ln[k];
+    pl_buf_release(&ln->idx);
+    pl_buf_release(&ln->u32);
+    pl_buf_release(&ln->body);
+    pl_buf_release(&ln->cbuf);
+    pl_buf_release(&ln->lv);
+    pl_buf_release(&ln->hdr);
+    pl_buf_release(&ln->join);
+    pl__compressor_free(ln->comp);
+    ln->comp = NULL;
+  }
   pl__dout_free(w->dout); /* before the fd closes: its thread may be writing */
   w->dout = NULL;
 }
