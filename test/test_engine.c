@@ -245,6 +245,14 @@ static void test_layout_and_determinism(void **state) {
   assert_true(r1.peak_memory <= r1.budget_limit);
   /* the same bytes whatever the number of workers */
   assert_same_outputs(a, b);
+  /* and without the commit thread and the tail helper (the writers do it all) */
+  char c[1024];
+  snprintf(c, sizeof c, "%s/c", d);
+  o = opts(2, 64000000);
+  o.test_serial_writes = true;
+  assert_int_equal(run_engine(c, &su, &o, &r2, &err), PL_OK);
+  assert_int_equal(r2.components[3].rows_out, kept);
+  assert_same_outputs(a, c);
   char ra[1100];
   snprintf(ra, sizeof ra, "%s/export", a);
   /* outside readers agree on the export */

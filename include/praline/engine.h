@@ -124,6 +124,8 @@ typedef struct pl_engine_options {
   bool buffered_export;        /* the export writes through the page cache; by default it
                                 * writes with O_DIRECT (pl_parquet_write_options.direct_io) */
   unsigned test_writer_delay_ms; /* test-only: each writer sleeps this long per partition */
+  bool test_serial_writes;       /* test-only: no commit thread nor tail helper, as when they
+                                  * cannot start (the writers commit and encode alone) */
 } pl_engine_options;
 
 void pl_engine_options_default(pl_engine_options *o);

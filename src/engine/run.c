@@ -68,7 +68,7 @@ struct pl_engine {
     void (*fn)(void *, int, int);
     void *arg;
     int n, next, round, seen;
-    bool open, busy, in_job, stop;
+    bool open, busy, in_job, stop, off; /* off: no helper thread */
   } help;
   pl__dedup *dedup;
   int stage;
@@ -885,20 +885,22 @@ typedef struct commit {
 
 static void task_done(pl_engine *e);
 
+/* Commits c and frees it; the partition is then done. */
+static void commit_one(pl_engine *e, commit *c) {
+  int64_t p = c->s.p;
+  pl_error err;
+  pl_error_clear(&err);
+  pl_status st = session_commit(&c->s, &c->tl, &err);
+  pl_free(c);
+  if (st) fail_run(e, &err, st);
+  else e->rows_done += (uint64_t)e->src->parts[p].rows;
+  task_done(e);
+}
+
 static void *commit_main(void *arg) {
   pl_engine *e = arg;
   void *item;
-  while (pl_queue_pop(e->commits, &item)) {
-    commit *c = item;
-    int64_t p = c->s.p;
-    pl_error err;
-    pl_error_clear(&err);
-    pl_status st = session_commit(&c->s, &c->tl, &err);
-    pl_free(c);
-    if (st) fail_run(e, &err, st);
-    else e->rows_done += (uint64_t)e->src->parts[p].rows;
-    task_done(e);
-  }
+  while (pl_queue_pop(e->commits, &item)) commit_one(e, item);
   return NULL;
 }
 
@@ -919,7 +921,7 @@ static bool at_tail(pl_engine *e) {
 static void export_parallel(void *ctx, int n, void (*fn)(void *, int, int), void *arg) {
   pl_engine *e = ctx;
   bool use = false;
-  if (at_tail(e)) {
+  if (!e->help.off && at_tail(e)) {
     pthread_mutex_lock(&e->help.mu);
     if (!e->help.busy) {
       e->help.busy = use = true;
@@ -1386,7 +1388,9 @@ static void *writer_main(void *arg) {
       continue;
     }
     observe(e, in_bytes, peak);
-    if (!pl_queue_push(e->commits, c, 0)) { /* closed only after the writers stop */
+    if (!e->commits) { /* no commit thread could start: commit here */
+      commit_one(e, c);
+    } else if (!pl_queue_push(e->commits, c, 0)) { /* closed only after the writers stop */
       session_abort(&c->s);
       pl_free(c);
       task_done(e);
@@ -1430,30 +1434,39 @@ static pl_status run_stage(pl_engine *e, int stage, pl_error *err) {
   e->queue = pl_queue_new(1u << 20, e->o.writer_queue_bytes);
   e->commits = pl_queue_new(1u << 20, 0);
   pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t)), ct, ht;
-  pthread_create(&ct, NULL, commit_main, e);
+  /* the commit thread and the helper only make writing faster: without them (a thread that
+   * cannot start) the writers commit themselves and encode alone */
+  bool have_ct = !e->o.test_serial_writes && pthread_create(&ct, NULL, commit_main, e) == 0;
+  if (!have_ct) {
+    pl_queue_free(e->commits);
+    e->commits = NULL;
+  }
   pthread_mutex_init(&e->help.mu, NULL);
   pthread_cond_init(&e->help.cv, NULL);
   pthread_cond_init(&e->help.done, NULL);
   e->help.stop = false;
-  pthread_create(&ht, NULL, help_main, e);
+  bool have_ht = !e->o.test_serial_writes && pthread_create(&ht, NULL, help_main, e) == 0;
+  e->help.off = !have_ht;
   for (int i = 0; i < nwr; i++) pthread_create(&wt[nw + i], NULL, writer_main, e);
   for (int i = 0; i < nw; i++) pthread_create(&wt[i], NULL, worker_main, e);
   for (int i = 0; i < nw; i++) pthread_join(wt[i], NULL);
   pl_queue_close(e->queue);
   for (int i = 0; i < nwr; i++) pthread_join(wt[nw + i], NULL);
-  pl_queue_close(e->commits);
-  pthread_join(ct, NULL);
+  if (have_ct) {
+    pl_queue_close(e->commits);
+    pthread_join(ct, NULL);
+  }
   pthread_mutex_lock(&e->help.mu);
   e->help.stop = true;
   pthread_cond_broadcast(&e->help.cv);
   pthread_mutex_unlock(&e->help.mu);
-  pthread_join(ht, NULL);
+  if (have_ht) pthread_join(ht, NULL);
   pthread_mutex_destroy(&e->help.mu);
   pthread_cond_destroy(&e->help.cv);
   pthread_cond_destroy(&e->help.done);
   e->writer_waits += pl_queue_push_waits(e->queue);
   pl_queue_free(e->queue);
-  pl_queue_free(e->commits);
+  if (e->commits) pl_queue_free(e->commits);
   e->queue = e->commits = NULL;
   pl_free(wt);
   if (e->failed) {
