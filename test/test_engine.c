@@ -583,15 +583,6 @@ static void test_dedup(void **state) {
   assert_true(r.spills > 1); /* re-split at least once */
 }
 
-/* With room for the keys, nothing touches the disk, unless a partition had to run again with
- * a bigger reservation (a retry: its first estimate came from peaks measured while other
- * partitions ran, which depends on timing). A reservation of nearly the whole budget leaves
- * the dedup no room, and it spills rather than wait; the result is the same either way. */
-static void assert_in_memory(const pl_engine_report *r) {
-  if (r->spilled_bytes == 0 && r->spills == 0) return;
-  assert_true(r->retries > 0);
-}
-
 /* The same keys with room for them: they stay in memory, nothing touches the disk. */
 static void test_dedup_in_memory(void **state) {
   (void)state;
@@ -599,18 +590,21 @@ static void test_dedup_in_memory(void **state) {
   pl_engine_report r;
   for (int workers = 1; workers <= 2; workers++) {
     dedup_case(&g, workers, 256000000, 64, &r);
-    assert_in_memory(&r);
+    assert_int_equal(r.spilled_bytes, 0);
+    assert_int_equal(r.spills, 0);
   }
 }
 
 /* Three keys for ~95k rows: every bucket holds runs of tens of thousands of rows with one hash
- * (the big-bin sort), in memory and on disk. */
+ * (the big-bin sort), in memory and on disk. In memory with 1GB: at 256MB the one bucket that
+ * holds a key's rows sat at its share of the budget, and whether it spilled depended on the
+ * reservations in flight at that moment (seen in CI: 678 KB, once). */
 static void test_dedup_few_keys(void **state) {
   (void)state;
   gen g = {12, 8000, 3, 8};
   pl_engine_report r;
-  dedup_case(&g, 2, 256000000, 4, &r);
-  assert_in_memory(&r);
+  dedup_case(&g, 2, 1000000000, 4, &r);
+  assert_int_equal(r.spilled_bytes, 0);
   dedup_case(&g, 1, 16000000, 2, &r);
 }
 
