@@ -596,9 +596,9 @@ static void test_dedup_in_memory(void **state) {
 }
 
 /* Three keys for ~95k rows: every bucket holds runs of tens of thousands of rows with one hash
- * (the big-bin sort), in memory and on disk. In memory with 1GB: at 256MB the one bucket that
- * holds a key's rows sat at its share of the budget, and whether it spilled depended on the
- * reservations in flight at that moment (seen in CI: 678 KB, once). */
+ * (the big-bin sort), in memory and on disk. In memory with 1GB: at 256MB the run's peak sat
+ * at the budget, and whether the dedup spilled depended on the reservations in flight at that
+ * moment (seen twice under load: 678 KB, no retry). */
 static void test_dedup_few_keys(void **state) {
   (void)state;
   gen g = {12, 8000, 3, 8};
