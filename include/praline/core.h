@@ -133,7 +133,8 @@ void pl_hasher_free(pl_hasher *h);
 typedef struct pl_pool pl_pool;
 typedef void (*pl_task_fn)(void *arg);
 pl_pool *pl_pool_new(int nthreads);
-/* Queues fn(arg). Never blocks for long (the task list is unbounded). */
+/* Queues fn(arg). Never blocks for long (the task list is unbounded). A pool none of whose
+ * threads could start runs fn(arg) here. */
 void pl_pool_submit(pl_pool *p, pl_task_fn fn, void *arg);
 /* Waits until every submitted task has finished. */
 void pl_pool_wait(pl_pool *p);

@@ -45,13 +45,17 @@ pl_pool *pl_pool_new(int nthreads) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->has_work, NULL);
   pthread_cond_init(&p->idle, NULL);
-  p->nthreads = nthreads;
   p->threads = pl_calloc((size_t)nthreads, sizeof *p->threads);
-  for (int i = 0; i < nthreads; i++) pthread_create(&p->threads[i], NULL, worker, p);
+  /* the threads that started; with none, pl_pool_submit runs each task itself */
+  for (int i = 0; i < nthreads; i++) p->nthreads += pthread_create(&p->threads[p->nthreads], NULL, worker, p) == 0;
   return p;
 }
 
 void pl_pool_submit(pl_pool *p, pl_task_fn fn, void *arg) {
+  if (p->nthreads == 0) {
+    fn(arg);
+    return;
+  }
   task *t = pl_malloc(sizeof *t);
   t->fn = fn;
   t->arg = arg;

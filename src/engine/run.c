@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,15 +62,9 @@ struct pl_engine {
   size_t budget_limit, batch_bytes, writer_fixed;
   pl_parquet_write_options wo;
   pl_queue *queue;   /* finished tasks, to the writer threads */
-  pl_queue *commits; /* finished files, to the commit thread (commit_main) */
-  struct {           /* the export's second lane at the tail (help_main, export_parallel) */
-    pthread_mutex_t mu;
-    pthread_cond_t cv, done;
-    void (*fn)(void *, int, int);
-    void *arg;
-    int n, next, round, seen;
-    bool open, busy, in_job, stop, off; /* off: no helper thread */
-  } help;
+  pl_pool *committer; /* one thread: commits finished partitions (commit_task); NULL = inline */
+  pl_pool *helper;    /* one thread: the export's second lane at the tail (export_parallel) */
+  atomic_bool helping; /* a writer has the helper */
   pl__dedup *dedup;
   int stage;
   pthread_mutex_t mu;
@@ -886,7 +881,9 @@ typedef struct commit {
 static void task_done(pl_engine *e);
 
 /* Commits c and frees it; the partition is then done. */
-static void commit_one(pl_engine *e, commit *c) {
+static void commit_task(void *arg) {
+  commit *c = arg;
+  pl_engine *e = c->s.e;
   int64_t p = c->s.p;
   pl_error err;
   pl_error_clear(&err);
@@ -897,12 +894,6 @@ static void commit_one(pl_engine *e, commit *c) {
   task_done(e);
 }
 
-static void *commit_main(void *arg) {
-  pl_engine *e = arg;
-  void *item;
-  while (pl_queue_pop(e->commits, &item)) commit_one(e, item);
-  return NULL;
-}
 
 /* ------------------------------------------------------------------ help at the tail */
 /* When the workers have taken every partition and the writer queue is empty, a writer is
@@ -918,61 +909,28 @@ static bool at_tail(pl_engine *e) {
   return all_taken;
 }
 
-static void export_parallel(void *ctx, int n, void (*fn)(void *, int, int), void *arg) {
-  pl_engine *e = ctx;
-  bool use = false;
-  if (!e->help.off && at_tail(e)) {
-    pthread_mutex_lock(&e->help.mu);
-    if (!e->help.busy) {
-      e->help.busy = use = true;
-      e->help.fn = fn;
-      e->help.arg = arg;
-      e->help.n = n;
-      e->help.next = 0;
-      e->help.open = true;
-      e->help.round++;
-      pthread_cond_broadcast(&e->help.cv);
-    }
-    pthread_mutex_unlock(&e->help.mu);
-  }
-  if (!use) {
-    for (int i = 0; i < n; i++) fn(arg, i, 0);
-    return;
-  }
-  for (;;) {
-    pthread_mutex_lock(&e->help.mu);
-    int i = e->help.next < n ? e->help.next++ : -1;
-    pthread_mutex_unlock(&e->help.mu);
-    if (i < 0) break;
-    fn(arg, i, 0);
-  }
-  pthread_mutex_lock(&e->help.mu);
-  e->help.open = false; /* a helper that has not started takes nothing now */
-  while (e->help.in_job) pthread_cond_wait(&e->help.done, &e->help.mu);
-  e->help.busy = false;
-  pthread_mutex_unlock(&e->help.mu);
+typedef struct lane_jobs {
+  void (*fn)(void *, int, int);
+  void *arg;
+  int n;
+  atomic_int next;
+} lane_jobs;
+
+static void help_task(void *arg) {
+  lane_jobs *j = arg;
+  for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) j->fn(j->arg, i, 1);
 }
 
-static void *help_main(void *arg) {
-  pl_engine *e = arg;
-  pthread_mutex_lock(&e->help.mu);
-  for (;;) {
-    while (!e->help.stop && !(e->help.open && e->help.round != e->help.seen))
-      pthread_cond_wait(&e->help.cv, &e->help.mu);
-    if (e->help.stop) break;
-    e->help.seen = e->help.round;
-    while (e->help.open && e->help.next < e->help.n) {
-      int i = e->help.next++;
-      e->help.in_job = true;
-      pthread_mutex_unlock(&e->help.mu);
-      e->help.fn(e->help.arg, i, 1);
-      pthread_mutex_lock(&e->help.mu);
-      e->help.in_job = false;
-      pthread_cond_broadcast(&e->help.done);
-    }
+static void export_parallel(void *ctx, int n, void (*fn)(void *, int, int), void *arg) {
+  pl_engine *e = ctx;
+  lane_jobs j = {fn, arg, n, 0};
+  bool use = e->helper && at_tail(e) && !atomic_exchange(&e->helping, true);
+  if (use) pl_pool_submit(e->helper, help_task, &j);
+  for (int i; (i = atomic_fetch_add(&j.next, 1)) < n;) fn(arg, i, 0);
+  if (use) {
+    pl_pool_wait(e->helper); /* a helper that starts late finds nothing left */
+    atomic_store(&e->helping, false);
   }
-  pthread_mutex_unlock(&e->help.mu);
-  return NULL;
 }
 
 /* ------------------------------------------------------------------ admission */
@@ -1388,13 +1346,8 @@ static void *writer_main(void *arg) {
       continue;
     }
     observe(e, in_bytes, peak);
-    if (!e->commits) { /* no commit thread could start: commit here */
-      commit_one(e, c);
-    } else if (!pl_queue_push(e->commits, c, 0)) { /* closed only after the writers stop */
-      session_abort(&c->s);
-      pl_free(c);
-      task_done(e);
-    }
+    if (e->committer) pl_pool_submit(e->committer, commit_task, c);
+    else commit_task(c);
   }
   return NULL;
 }
@@ -1432,42 +1385,23 @@ static pl_status run_stage(pl_engine *e, int stage, pl_error *err) {
   e->n_retry = 0;
   int nw = e->o.workers, nwr = e->o.writer_threads;
   e->queue = pl_queue_new(1u << 20, e->o.writer_queue_bytes);
-  e->commits = pl_queue_new(1u << 20, 0);
-  pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t)), ct, ht;
-  /* the commit thread and the helper only make writing faster: without them (a thread that
-   * cannot start) the writers commit themselves and encode alone */
-  bool have_ct = !e->o.test_serial_writes && pthread_create(&ct, NULL, commit_main, e) == 0;
-  if (!have_ct) {
-    pl_queue_free(e->commits);
-    e->commits = NULL;
+  pthread_t *wt = pl_calloc((size_t)(nw + nwr), sizeof(pthread_t));
+  /* the commit thread and the helper only make writing faster (tests run without them) */
+  if (!e->o.test_serial_writes) {
+    e->committer = pl_pool_new(1);
+    e->helper = pl_pool_new(1);
   }
-  pthread_mutex_init(&e->help.mu, NULL);
-  pthread_cond_init(&e->help.cv, NULL);
-  pthread_cond_init(&e->help.done, NULL);
-  e->help.stop = false;
-  bool have_ht = !e->o.test_serial_writes && pthread_create(&ht, NULL, help_main, e) == 0;
-  e->help.off = !have_ht;
   for (int i = 0; i < nwr; i++) pthread_create(&wt[nw + i], NULL, writer_main, e);
   for (int i = 0; i < nw; i++) pthread_create(&wt[i], NULL, worker_main, e);
   for (int i = 0; i < nw; i++) pthread_join(wt[i], NULL);
   pl_queue_close(e->queue);
   for (int i = 0; i < nwr; i++) pthread_join(wt[nw + i], NULL);
-  if (have_ct) {
-    pl_queue_close(e->commits);
-    pthread_join(ct, NULL);
-  }
-  pthread_mutex_lock(&e->help.mu);
-  e->help.stop = true;
-  pthread_cond_broadcast(&e->help.cv);
-  pthread_mutex_unlock(&e->help.mu);
-  if (have_ht) pthread_join(ht, NULL);
-  pthread_mutex_destroy(&e->help.mu);
-  pthread_cond_destroy(&e->help.cv);
-  pthread_cond_destroy(&e->help.done);
+  pl_pool_free(e->committer); /* nothing left: the workers waited for every commit */
+  pl_pool_free(e->helper);
+  e->committer = e->helper = NULL;
   e->writer_waits += pl_queue_push_waits(e->queue);
   pl_queue_free(e->queue);
-  if (e->commits) pl_queue_free(e->commits);
-  e->queue = e->commits = NULL;
+  e->queue = NULL;
   pl_free(wt);
   if (e->failed) {
     if (err) *err = e->first_err;

@@ -3,10 +3,10 @@
  *
  * A direct write returns only when the device has the data, so a writer that waited for each
  * block would leave its core idle for that time. Two blocks take turns instead: the caller
- * fills one while the thread writes the other, and waits only when it fills a block before
- * the other is out. The thread is started at the first full block (a small file never starts
- * one). Only one block is ever in flight and the caller touches the fd only when none is, so
- * the writes go out in order through the fd's own offset.
+ * fills one while a one-thread pl_pool writes the other, and waits only when it fills a block
+ * before the other is out. The pool is started at the first full block (a small file never
+ * starts one). Only one block is ever in flight and the caller touches the fd only when none
+ * is, so the writes go out in order through the fd's own offset.
  *
  * Ownership: the blocks are charged to the budget given at creation; the fd and the path
  * stay the caller's. */
@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,14 +28,11 @@ struct pl__dout {
   int cur;         /* the block being filled */
   size_t len;      /* its bytes */
   uint64_t handed; /* bytes handed to the thread or written, for messages */
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  const uint8_t *pend; /* the block in flight, NULL when none */
+  pl_pool *pool;   /* one thread, started at the first full block; NULL before */
+  const uint8_t *pend; /* the block in flight (read by the pool's task) */
   size_t pend_len;
   uint64_t pend_at;
-  bool stop, started;
-  pthread_t th;
-  pl_status st; /* the first failed write, sticky */
+  pl_status st; /* the first failed write, sticky (written by the task, read after a wait) */
   pl_error err;
 };
 
@@ -70,30 +66,10 @@ bool pl__dout_direct_off(pl__dout *d) {
   return true;
 }
 
-static void *dout_main(void *arg) {
+/* The pool's task: writes the block in flight (nothing after a failure). */
+static void write_pending(void *arg) {
   pl__dout *d = arg;
-  pthread_mutex_lock(&d->mu);
-  for (;;) {
-    while (!d->pend && !d->stop) pthread_cond_wait(&d->cv, &d->mu);
-    if (!d->pend) break;
-    const uint8_t *s = d->pend;
-    size_t n = d->pend_len;
-    uint64_t at = d->pend_at;
-    bool failed = d->st != PL_OK;
-    pthread_mutex_unlock(&d->mu);
-    pl_error e;
-    pl_error_clear(&e);
-    pl_status st = failed ? PL_OK : fd_write(d, s, n, at, &e);
-    pthread_mutex_lock(&d->mu);
-    if (st && !d->st) {
-      d->st = st;
-      d->err = e;
-    }
-    d->pend = NULL;
-    pthread_cond_broadcast(&d->cv);
-  }
-  pthread_mutex_unlock(&d->mu);
-  return NULL;
+  if (!d->st) d->st = fd_write(d, d->pend, d->pend_len, d->pend_at, &d->err);
 }
 
 pl__dout *pl__dout_new(int fd, const char *path, bool direct, pl_budget *b, pl_error *err) {
@@ -102,8 +78,6 @@ pl__dout *pl__dout_new(int fd, const char *path, bool direct, pl_budget *b, pl_e
   d->path = path;
   d->b = b;
   d->direct = direct;
-  pthread_mutex_init(&d->mu, NULL);
-  pthread_cond_init(&d->cv, NULL);
   for (int i = 0; i < 2; i++) {
     d->blk[i] = pl_budget_alloc_aligned(b, PL_PARQUET_DIRECT_BYTES, ALIGN, err);
     if (!d->blk[i]) {
@@ -115,43 +89,24 @@ pl__dout *pl__dout_new(int fd, const char *path, bool direct, pl_budget *b, pl_e
   return d;
 }
 
-/* Waits until no block is in flight; returns the thread's first error, if any. */
+/* Waits until no block is in flight; returns the first failed write, if any. */
 static pl_status settle(pl__dout *d, pl_error *err) {
-  if (!d->started) return d->st;
-  pthread_mutex_lock(&d->mu);
-  while (d->pend) pthread_cond_wait(&d->cv, &d->mu);
-  pl_status st = d->st;
-  if (st && err) *err = d->err;
-  pthread_mutex_unlock(&d->mu);
-  return st;
+  if (d->pool) pl_pool_wait(d->pool);
+  if (d->st && err) *err = d->err;
+  return d->st;
 }
 
-/* Hands the full current block to the thread (or writes it here when no thread could start)
- * and switches to the other block, waiting for it to be out. */
+/* Hands the full current block to the thread and switches to the other block, once the
+ * block in flight is out. */
 static pl_status hand_off(pl__dout *d, pl_error *err) {
   pl_status st = settle(d, err);
   if (st) return st;
-  uint64_t at = d->handed;
-  d->handed += d->len;
-  if (!d->started) {
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, (size_t)256 << 10);
-    d->started = pthread_create(&d->th, &a, dout_main, d) == 0;
-    pthread_attr_destroy(&a);
-    if (!d->started) {
-      st = fd_write(d, d->blk[d->cur], d->len, at, err);
-      if (st) d->st = st;
-      d->len = 0;
-      return st;
-    }
-  }
-  pthread_mutex_lock(&d->mu);
+  if (!d->pool) d->pool = pl_pool_new(1); /* no thread: submit writes it here */
   d->pend = d->blk[d->cur];
   d->pend_len = d->len;
-  d->pend_at = at;
-  pthread_cond_broadcast(&d->cv);
-  pthread_mutex_unlock(&d->mu);
+  d->pend_at = d->handed;
+  d->handed += d->len;
+  pl_pool_submit(d->pool, write_pending, d);
   d->cur ^= 1;
   d->len = 0;
   return PL_OK;
@@ -196,15 +151,7 @@ pl_status pl__dout_flush(pl__dout *d, pl_error *err) {
 
 void pl__dout_free(pl__dout *d) {
   if (!d) return;
-  if (d->started) {
-    pthread_mutex_lock(&d->mu);
-    d->stop = true;
-    pthread_cond_broadcast(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-    pthread_join(d->th, NULL);
-  }
-  pthread_mutex_destroy(&d->mu);
-  pthread_cond_destroy(&d->cv);
+  pl_pool_free(d->pool); /* waits for the block in flight */
   for (int i = 0; i < 2; i++)
     if (d->blk[i]) pl_budget_free_mem(d->b, d->blk[i], PL_PARQUET_DIRECT_BYTES);
   pl_free(d);
