@@ -133,18 +133,10 @@ typedef struct out {
 } out;
 
 static pl_status out_write(out *o, const void *p, size_t n, pl_error *err) {
-  const uint8_t *s = p;
-  while (n) {
-    ssize_t r = write(o->fd, s, n > (1u << 30) ? (1u << 30) : n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0)
-      return pl_error_set(err, PL_EIO, "%s: write of %zu bytes at offset %lld failed: %s", o->path, n,
-                          (long long)o->pos, r < 0 ? strerror(errno) : "no progress");
-    s += r;
-    n -= (size_t)r;
-    o->pos += r;
-  }
-  return PL_OK;
+  uint64_t at = (uint64_t)o->pos;
+  pl_status st = pl__write_full(o->fd, p, n, &at, o->path, NULL, err);
+  o->pos = (int64_t)at;
+  return st;
 }
 
 /* Appends src's bytes [off, off + n) to o: in the kernel when it can, else through a buffer. */

@@ -36,27 +36,36 @@ struct pl__dout {
   pl_error err;
 };
 
-/* Writes n bytes at the fd's offset; at takes the file offset for messages. On EINVAL under
- * O_DIRECT (a file system that took the flag at open, not for this write) it drops the flag
- * and goes on buffered. */
-static pl_status fd_write(pl__dout *d, const uint8_t *s, size_t n, uint64_t at, pl_error *err) {
+pl_status pl__write_full(int fd, const void *p, size_t n, uint64_t *at, const char *path, int *errnum,
+                         pl_error *err) {
+  const uint8_t *s = p;
   while (n > 0) {
     size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-    ssize_t r = write(d->fd, s, chunk);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && d->direct && pl__dout_direct_off(d)) continue;
-      int e = errno;
-      return pl_error_set(err, PL_EIO, "%s: write of %zu bytes at offset %llu failed: %s", d->path, chunk,
-                          (unsigned long long)at, strerror(e));
+    ssize_t r = write(fd, s, chunk);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = r < 0 ? errno : 0;
+      if (errnum) *errnum = e;
+      if (!e) return pl_error_set(err, PL_EIO, "%s: write at offset %llu wrote nothing", path, (unsigned long long)*at);
+      return pl_error_set(err, PL_EIO, "%s: write of %zu bytes at offset %llu failed: %s", path, chunk,
+                          (unsigned long long)*at, strerror(e));
     }
-    if (r == 0)
-      return pl_error_set(err, PL_EIO, "%s: write at offset %llu wrote nothing", d->path, (unsigned long long)at);
     s += r;
     n -= (size_t)r;
-    at += (uint64_t)r;
+    *at += (uint64_t)r;
   }
   return PL_OK;
+}
+
+/* pl__write_full, and on EINVAL under O_DIRECT (a file system that took the flag at open, not
+ * for this write) the rest buffered. */
+static pl_status fd_write(pl__dout *d, const uint8_t *s, size_t n, uint64_t at, pl_error *err) {
+  const uint64_t at0 = at;
+  int e = 0;
+  pl_status st = pl__write_full(d->fd, s, n, &at, d->path, &e, err);
+  if (st && e == EINVAL && d->direct && pl__dout_direct_off(d))
+    st = pl__write_full(d->fd, s + (at - at0), n - (size_t)(at - at0), &at, d->path, NULL, err);
+  return st;
 }
 
 bool pl__dout_direct_off(pl__dout *d) {
@@ -72,12 +81,12 @@ static void write_pending(void *arg) {
   if (!d->st) d->st = fd_write(d, d->pend, d->pend_len, d->pend_at, &d->err);
 }
 
-pl__dout *pl__dout_new(int fd, const char *path, bool direct, pl_budget *b, pl_error *err) {
+pl__dout *pl__dout_new(int fd, const char *path, pl_budget *b, pl_error *err) {
   pl__dout *d = pl_calloc(1, sizeof *d);
   d->fd = fd;
   d->path = path;
   d->b = b;
-  d->direct = direct;
+  d->direct = true;
   for (int i = 0; i < 2; i++) {
     d->blk[i] = pl_budget_alloc_aligned(b, PL_PARQUET_DIRECT_BYTES, ALIGN, err);
     if (!d->blk[i]) {

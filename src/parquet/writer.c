@@ -139,7 +139,6 @@ typedef struct lane {
   pl_buf lv;    /* v2 levels */
   pl_buf hdr;   /* a page header */
   pl_buf join;  /* v1 levels + values joined for codecs without a two-piece input */
-  bool ready;
 } lane;
 
 struct pl_parquet_writer {
@@ -594,26 +593,8 @@ static pl_status choose_encodings(pl_parquet_writer *w, pl_error *err) {
 /* ------------------------------------------------------------------ file output */
 
 static pl_status raw_write(pl_parquet_writer *w, const uint8_t *s, size_t n, pl_error *err) {
-  while (n > 0) {
-    size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-    ssize_t r = write(w->fd, s, chunk);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      pl_status st = pl_error_set(err, PL_EIO, "%s: write of %zu bytes at offset %llu failed: %s",
-                                  w->path, chunk, (unsigned long long)w->written, strerror(e));
-      return fail(w, st, err);
-    }
-    if (r == 0) {
-      pl_status st = pl_error_set(err, PL_EIO, "%s: write at offset %llu wrote nothing", w->path,
-                                  (unsigned long long)w->written);
-      return fail(w, st, err);
-    }
-    s += r;
-    n -= (size_t)r;
-    w->written += (uint64_t)r;
-  }
-  return PL_OK;
+  pl_status st = pl__write_full(w->fd, s, n, &w->written, w->path, NULL, err);
+  return st ? fail(w, st, err) : PL_OK;
 }
 
 /* Appends n bytes to the file: straight through, or into the direct output's blocks. */
@@ -685,7 +666,6 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
   if (!st) {
     w->ln[0].comp = pl__compressor_new(o->codec, o->codec_level, err);
     if (!w->ln[0].comp) st = err ? err->code : PL_EINVAL;
-    w->ln[0].ready = true;
   }
   if (st) {
     pl_error_prefix(err, "%s", path);
@@ -723,7 +703,7 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
     pl_parquet_writer_abort(w);
     return NULL;
   }
-  if (direct && !(w->dout = pl__dout_new(w->fd, w->path, true, b, err))) {
+  if (direct && !(w->dout = pl__dout_new(w->fd, w->path, b, err))) {
     pl_parquet_writer_abort(w);
     return NULL;
   }
@@ -2108,13 +2088,9 @@ static void run_leaf(void *arg, int i, int k) {
   stride_job *j = arg;
   pl_parquet_writer *w = j->w;
   lane *ln = &w->ln[k < PL__LANES ? k : 0];
-  if (!ln->ready) {
-    ln->comp = pl__compressor_new(w->o.codec, w->o.codec_level, &j->errs[i]);
-    if (!ln->comp) {
-      j->st[i] = j->errs[i].code ? j->errs[i].code : PL_EINVAL;
-      return;
-    }
-    ln->ready = true;
+  if (!ln->comp && !(ln->comp = pl__compressor_new(w->o.codec, w->o.codec_level, &j->errs[i]))) {
+    j->st[i] = j->errs[i].code ? j->errs[i].code : PL_EINVAL;
+    return;
   }
   leaf *L = &w->leaves[i];
   j->st[i] = append_rows(w, ln, L, j->batch->columns[L->top], j->r, j->r + j->n, &j->errs[i]);

@@ -21,11 +21,17 @@ char *pl__temp_path(const char *path);
 void pl__fsync_dir(const char *path);
 
 /* ------------------------------------------------------------------ direct.c */
-/* A file's O_DIRECT output: 4 KiB-aligned blocks of PL_PARQUET_DIRECT_BYTES, two of them
- * (charged to b), one filled by the caller while a background thread writes the other. The
- * fd and path stay the caller's; errors name the path and the file offset. */
+/* Writes all n bytes at the fd's offset (EINTR retried); *at is the file offset, advanced by
+ * what was written, for messages that name path. On a failed write, *errnum (if not NULL) is
+ * its errno. Shared by the writer, its direct output and the chunk copy. */
+pl_status pl__write_full(int fd, const void *p, size_t n, uint64_t *at, const char *path, int *errnum,
+                         pl_error *err);
+/* The O_DIRECT output of an fd opened with O_DIRECT: 4 KiB-aligned blocks of
+ * PL_PARQUET_DIRECT_BYTES, two of them (charged to b), one filled by the caller while a
+ * background thread writes the other. The fd and path stay the caller's; errors name the
+ * path and the file offset. */
 typedef struct pl__dout pl__dout;
-pl__dout *pl__dout_new(int fd, const char *path, bool direct, pl_budget *b, pl_error *err);
+pl__dout *pl__dout_new(int fd, const char *path, pl_budget *b, pl_error *err);
 /* Appends n bytes; a full block goes to the thread. A failed write (the thread's included)
  * is returned by this or a later call. */
 pl_status pl__dout_write(pl__dout *d, const void *p, size_t n, pl_error *err);
