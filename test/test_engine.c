@@ -90,13 +90,21 @@ static pl_status double_fn(const pl_batch *in, pl_batch *out, void *state, pl_er
   return s;
 }
 
-/* keeps rows whose id is not a multiple of 3 */
+/* keeps rows whose id modulo mod is rem (keep) or is not rem (!keep) */
+typedef struct id_mod {
+  int64_t mod, rem;
+  bool keep;
+} id_mod;
+static const id_mod not3 = {3, 0, false};     /* "filter": 2/3 of the rows */
+static const id_mod not5 = {5, 0, false};     /* "five", after double: a filter of kept rows */
+static const id_mod is1mod4 = {4, 1, true};   /* "sparse": under half of the rows */
+
 static pl_status filter_fn(const pl_batch *in, pl_batch *out, void *state, pl_error *err) {
-  (void)state;
+  const id_mod *m = state;
   const int64_t *id = (const int64_t *)in->columns[0]->values.data;
   pl_status s = PL_OK;
   for (int64_t i = 0; !s && i < in->length; i++)
-    if (id[i] % 3 != 0) s = pl_column_append_int(out->columns[0], id[i], err);
+    if ((id[i] % m->mod == m->rem) == m->keep) s = pl_column_append_int(out->columns[0], id[i], err);
   return s;
 }
 
@@ -126,6 +134,7 @@ typedef struct setup {
   bool filter, dedup, export_, write_source;
   seen *seen;
   uint64_t max_file_bytes; /* export */
+  bool five, sparse;       /* more filters after double */
 } setup;
 static bool g_uncompressed; /* exports without a codec (their size is the data's); one test */
 
@@ -147,8 +156,10 @@ static pl_status run_engine(const char *base, const setup *su, const pl_engine_o
   pl_source *src = st ? NULL : pl_source_generator_new(&g, err);
   if (!st && !src) st = err->code;
   if (!st) st = pl_engine_set_source(e, "load", src, su->write_source, err);
-  if (!st && su->filter) st = pl_engine_add_transform(e, "filter", filter_fn, NULL, 0, NULL, &p_filter, err);
+  if (!st && su->filter) st = pl_engine_add_transform(e, "filter", filter_fn, (void *)&not3, 0, NULL, &p_filter, err);
   if (!st) st = pl_engine_add_transform(e, "double", double_fn, NULL, 2, c_double, &p_double, err);
+  if (!st && su->five) st = pl_engine_add_transform(e, "five", filter_fn, (void *)&not5, 0, NULL, &p_filter, err);
+  if (!st && su->sparse) st = pl_engine_add_transform(e, "sparse", filter_fn, (void *)&is1mod4, 0, NULL, &p_filter, err);
   if (!st && su->dedup) st = pl_engine_add_dedup(e, "dedup", 1, keys, err);
   if (!st && su->seen) st = pl_engine_add_transform(e, "seen", seen_fn, su->seen, 0, NULL, &p_seen, err);
   char xdir[1024];
@@ -209,7 +220,7 @@ static void test_layout_and_determinism(void **state) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{13, 300, 1000, 40}, true, false, true, true, NULL, 0};
+  setup su = {{13, 300, 1000, 40}, true, false, true, true, NULL, 0, false, false};
   pl_error err;
   pl_engine_report r1, r2;
   pl_engine_options o = opts(1, 64000000);
@@ -269,8 +280,9 @@ static void test_layout_and_determinism(void **state) {
   pl_free(d);
 }
 
-/* Rows of every part-*.parquet under dir, read back with praline's reader. */
-static int64_t count_rows(const char *dir, int *n_files) {
+/* Rows of every part-*.parquet under dir (from the footers), each file also handed to each
+ * (when set) with ctx. */
+static int64_t for_parts(const char *dir, int *n_files, void (*each)(pl_parquet_file *, void *), void *ctx) {
   char *list = NULL;
   assert_int_equal(tu_run(&list, "ls '%s' | grep '^part-.*parquet$'", dir), 0);
   int64_t rows = 0;
@@ -282,6 +294,7 @@ static int64_t count_rows(const char *dir, int *n_files) {
     pl_parquet_file *f = pl_parquet_open(path, NULL, NULL, &err);
     assert_non_null(f);
     rows += pl_parquet_metadata(f)->num_rows;
+    if (each) each(f, ctx);
     pl_parquet_close(f);
     (*n_files)++;
   }
@@ -289,11 +302,13 @@ static int64_t count_rows(const char *dir, int *n_files) {
   return rows;
 }
 
+static int64_t count_rows(const char *dir, int *n_files) { return for_parts(dir, n_files, NULL, NULL); }
+
 /* The export cut at max_file_bytes: more files, the same rows. */
 static void test_export_cut(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-cut");
-  setup su = {{4, 3000, 1000, 200}, false, false, true, false, NULL, 12000};
+  setup su = {{4, 3000, 1000, 200}, false, false, true, false, NULL, 12000, false, false};
   pl_engine_options o = opts(2, 64000000);
   pl_engine_report r;
   pl_error err;
@@ -312,10 +327,95 @@ static void test_export_cut(void **state) {
   pl_free(d);
 }
 
+/* Filters keep a column's rows as a map into it when they keep at least half of them, and the
+ * export's writer gathers them; a transform reading such a column gets it gathered; a filter
+ * keeping fewer rows copies them out. Every exported value must still be the generator's for
+ * its id, with the rows of every filter and no other, whole or cut at max_file_bytes. */
+typedef struct export_check {
+  const setup *su;
+  int64_t rows; /* read back */
+} export_check;
+
+static void check_values(pl_parquet_file *f, void *ctx) {
+  export_check *x = ctx;
+  const setup *su = x->su;
+  char key[64];
+  pl_error err;
+  pl_parquet_reader *rd = pl_parquet_reader_new(f, NULL, NULL, &err);
+  assert_non_null(rd);
+  pl_batch *b = NULL;
+  while (pl_parquet_reader_next(rd, &b, &err) == PL_OK && b) {
+    int32_t ki = pl_schema_find(&b->schema, "key"), vi = pl_schema_find(&b->schema, "val");
+    int32_t pi = pl_schema_find(&b->schema, "payload"), di = pl_schema_find(&b->schema, "val2");
+    assert_true(ki > 0 && vi > 0 && pi > 0 && di > 0);
+    const int64_t *id = (const int64_t *)b->columns[0]->values.data;
+    const int64_t *val = (const int64_t *)b->columns[vi]->values.data;
+    const int64_t *val2 = (const int64_t *)b->columns[di]->values.data;
+    const int64_t *ko = pl_column_offsets(b->columns[ki]), *po = pl_column_offsets(b->columns[pi]);
+    for (int64_t i = 0; i < b->length; i++) {
+      int64_t g = id[i];
+      assert_true(g % 3 != 0 || !su->filter);
+      assert_true(g % 5 != 0 || !su->five);
+      assert_true(g % 4 == 1 || !su->sparse);
+      assert_int_equal(val[i], g * 7);
+      assert_int_equal(val2[i], g * 14);
+      key_of(&su->g, g, key, sizeof key);
+      assert_int_equal(ko[i + 1] - ko[i], (int64_t)strlen(key));
+      assert_memory_equal(b->columns[ki]->values.data + ko[i], key, strlen(key));
+      assert_int_equal(po[i + 1] - po[i], (int64_t)su->g.payload);
+      for (size_t k = 0; k < su->g.payload; k++)
+        assert_int_equal(b->columns[pi]->values.data[po[i] + (int64_t)k], 'a' + (mix((uint64_t)g + k) % 26));
+    }
+    x->rows += b->length;
+    pl_batch_free(b);
+  }
+  pl_parquet_reader_free(rd);
+}
+
+static void check_export_values(const char *dir, const setup *su, int64_t want_rows) {
+  export_check x = {su, 0};
+  int files = 0;
+  assert_int_equal(for_parts(dir, &files, check_values, &x), want_rows);
+  assert_int_equal(x.rows, want_rows);
+}
+
+static void test_filtered_values(void **state) {
+  (void)state;
+  char *d = tu_mkdtemp("engine-gather");
+  for (int k = 0; k < 3; k++) {
+    setup su = {{6, 2000, 500, 30}, true, false, true, false, NULL, 0, true, false};
+    if (k == 1) su.max_file_bytes = 20000; /* the export cut inside gathered batches */
+    if (k == 2) su.sparse = true;          /* a filter keeping under half: copied */
+    char base[1100];
+    snprintf(base, sizeof base, "%s/%d", d, k);
+    pl_engine_options o = opts(2, 64000000);
+    pl_engine_report r;
+    pl_error err;
+    if (run_engine(base, &su, &o, &r, &err)) fail_msg("run: %s", err.msg);
+    int64_t want = 0;
+    for (int64_t p = 0; p < su.g.parts; p++) {
+      int64_t n;
+      uint64_t by;
+      gen_size(&su.g, p, &n, &by, NULL);
+      int64_t f = first_row(&su.g, p);
+      for (int64_t i = 0; i < n; i++) {
+        int64_t g = f + i;
+        want += g % 3 != 0 && g % 5 != 0 && (!su.sparse || g % 4 == 1);
+      }
+    }
+    char x[1200];
+    snprintf(x, sizeof x, "%s/export", base);
+    check_export_values(x, &su, want);
+    assert_int_equal(r.components[r.n_components - 1].rows_out, want);
+  }
+  tu_rmrf(d);
+  pl_free(d);
+}
+
 static void test_backpressure(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-bp");
-  setup su = {{12, 400, 1000, 200}, false, false, false, true, NULL, 0};
+  setup su = {{12, 400, 1000, 200}, false, false, false, true, NULL, 0, false, false};
   pl_engine_options o = opts(3, 400000000); /* room for every task: workers wait on the queue only */
   o.writer_threads = 1;
   o.writer_queue_bytes = 1; /* one partition at a time in the queue */
@@ -346,7 +446,7 @@ static void test_split_and_too_big(void **state) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{3, 2000, 100, 10000}, false, false, false, true, NULL, 0}; /* ~20 MB partitions */
+  setup su = {{3, 2000, 100, 10000}, false, false, false, true, NULL, 0, false, false}; /* ~20 MB partitions */
   pl_engine_options o = opts(2, 24000000);
   pl_engine_report r;
   pl_error err;
@@ -354,7 +454,7 @@ static void test_split_and_too_big(void **state) {
   assert_true(r.splits > 0);
   assert_true(r.peak_memory <= r.budget_limit);
   assert_int_equal(r.components[1].rows_out, 2000 + 2001 + 2002);
-  setup big = {{2, 2, 10, 30000000}, false, false, false, true, NULL, 0}; /* 30 MB values */
+  setup big = {{2, 2, 10, 30000000}, false, false, false, true, NULL, 0, false, false}; /* 30 MB values */
   pl_error_clear(&err);
   pl_status st = run_engine(b, &big, &o, &r, &err);
   assert_int_equal(st, PL_ELIMIT);
@@ -371,7 +471,7 @@ static void kill_resume(bool dedup) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{40, 500, 5000, 300}, true, dedup, true, true, NULL, 0};
+  setup su = {{40, 500, 5000, 300}, true, dedup, true, true, NULL, 0, false, false};
   pl_engine_options o = opts(2, 64000000);
   pl_engine_report r;
   pl_error err;
@@ -440,7 +540,7 @@ static void test_file_limit_resume(void **state) {
   char a[1024], b[1024];
   snprintf(a, sizeof a, "%s/a", d);
   snprintf(b, sizeof b, "%s/b", d);
-  setup su = {{5, 2000, 50, 3000}, false, false, true, false, NULL, 0};
+  setup su = {{5, 2000, 50, 3000}, false, false, true, false, NULL, 0, false, false};
   g_uncompressed = true;
   pl_engine_options o = opts(2, 256000000);
   pl_engine_report r;
@@ -500,7 +600,7 @@ static int cmp64(const void *x, const void *y) {
  * id per key among the rows that pass the filter. */
 static void dedup_case(const gen *g, int workers, uint64_t limit, int buckets, pl_engine_report *r) {
   char *d = tu_mkdtemp("engine-dedup");
-  setup su = {*g, true, true, true, false, NULL, 0};
+  setup su = {*g, true, true, true, false, NULL, 0, false, false};
   seen sn = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
   su.seen = &sn;
   pl_engine_options o = opts(workers, limit);
@@ -613,7 +713,7 @@ static void test_dedup_few_keys(void **state) {
 static void test_dedup_spill_limit(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-dedup-limit");
-  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL, 0};
+  setup su = {{24, 8000, 60000, 8}, true, true, true, false, NULL, 0, false, false};
   pl_engine_options o = opts(2, 16000000);
   o.dedup_buckets = 2;
   o.spill_limit = 1000000;
@@ -689,6 +789,7 @@ int main(void) {
       cmocka_unit_test(test_layout_and_determinism),
       cmocka_unit_test(test_backpressure),
       cmocka_unit_test(test_export_cut),
+      cmocka_unit_test(test_filtered_values),
       cmocka_unit_test(test_split_and_too_big),
       cmocka_unit_test(test_kill_resume),
       cmocka_unit_test(test_file_limit_resume),

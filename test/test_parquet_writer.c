@@ -1337,6 +1337,109 @@ static void test_write_deterministic(void **state) {
   pl_schema_release(&s);
 }
 
+/* ------------------------------------------------------------------ gathered writes */
+/* pl_parquet_writer_write_rows: columns read through row maps (unordered, with repeats, with
+ * nulls, nested) give the bytes of writing the gathered rows as a batch of their own, in one
+ * call or many, on one lane or two; a map entry outside its column is refused, naming it. */
+static void test_write_gathered(void **state) {
+  (void)state;
+  pl_schema s;
+  simple_schema(&s); /* int64, string, float64, list<string>, struct<int32, bool> */
+  pl_schema_add(&s, fld("ints", pl_type_list(fld("item", pl_type_make(PL_INT32), false)), true));
+  pl_schema_add(&s, fld("req", pl_type_make(PL_STRING), false));
+  pl_schema_add(&s, fld("small", pl_type_make(PL_INT16), true));
+  const int64_t rows = 40000, n = 30011;
+  pl_batch *b = make_batch(&s, rows, 7, 0);
+  int64_t *map = malloc(sizeof(int64_t) * (size_t)n);
+  uint64_t seed = 99;
+  for (int64_t k = 0; k < n; k++) { /* runs of kept rows, some rows twice, some out of order */
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    map[k] = k < n / 2 ? k * 2 + (int64_t)(seed >> 62 & 1) : (int64_t)((seed >> 20) % (uint64_t)rows);
+  }
+  pl_error err = {0};
+  pl_batch *g = pl_batch_new(&s, NULL, &err); /* the gathered rows, copied */
+  assert_non_null(g);
+  for (int c = 0; c < s.n_fields; c++)
+    assert_int_equal(pl_column_append_rows(g->columns[c], b->columns[c], map, n, &err), PL_OK);
+  assert_int_equal(pl_batch_finish(g, &err), PL_OK);
+  /* the view: column 0 already gathered, the others through the map */
+  pl_column **cols = malloc(sizeof(pl_column *) * (size_t)s.n_fields);
+  const int64_t **maps = calloc((size_t)s.n_fields, sizeof(int64_t *));
+  for (int c = 0; c < s.n_fields; c++) {
+    cols[c] = c == 0 ? g->columns[0] : b->columns[c];
+    maps[c] = c == 0 ? NULL : map;
+  }
+  char path[1024];
+  for (int v = 1; v <= 2; v++) {
+    pl_parquet_write_options o = opts();
+    o.page_version = v;
+    o.page_bytes = 3000;
+    o.row_group_bytes = 150000;
+    o.dictionary_limit = 2000;
+    snprintf(path, sizeof path, "%s/gather_copy_v%d.parquet", g_dir, v);
+    write_sliced(path, g, &o, NULL, 0);
+    size_t n1, n2;
+    uint8_t *want = slurp(path, &n1);
+    for (int par = 0; par < 2; par++) {
+      int calls = 0;
+      pl_parquet_write_options op = o;
+      if (par) {
+        op.parallel = run_two_lanes;
+        op.parallel_ctx = &calls;
+      }
+      snprintf(path, sizeof path, "%s/gather_map_v%d_%d.parquet", g_dir, v, par);
+      pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &op, NULL, &err);
+      assert_non_null(w);
+      static const int64_t step[] = {1, 4999, 77, 12000, 3};
+      const int64_t *m2[16];
+      for (int64_t r = 0, k = 0; r < n; k++) {
+        int64_t len = step[k % 5] < n - r ? step[k % 5] : n - r;
+        pl_batch view = *g;
+        pl_column *vc[16];
+        for (int c = 0; c < s.n_fields; c++) {
+          vc[c] = cols[c];
+          m2[c] = maps[c] ? maps[c] + r : NULL;
+        }
+        pl_column *slice = pl_column_new(&g->columns[0]->type, NULL, &err); /* column 0: rows r .. r + len */
+        assert_non_null(slice);
+        assert_int_equal(pl_column_append_slice(slice, g->columns[0], r, len, &err), PL_OK);
+        vc[0] = slice;
+        view.columns = vc;
+        view.length = len;
+        if (pl_parquet_writer_write_rows(w, &view, m2, &err)) fail_msg("write_rows: %s", err.msg);
+        pl_column_free(slice);
+        r += len;
+      }
+      assert_int_equal(pl_parquet_writer_close(w, &err), PL_OK);
+      uint8_t *got = slurp(path, &n2);
+      assert_int_equal(n1, n2);
+      assert_memory_equal(want, got, n1);
+      free(got);
+      if (par) assert_true(calls > 1);
+    }
+    free(want);
+  }
+  /* a map entry outside the column */
+  snprintf(path, sizeof path, "%s/gather_bad.parquet", g_dir);
+  pl_parquet_write_options o = opts();
+  pl_parquet_writer *w = pl_parquet_writer_open(path, &s, &o, NULL, &err);
+  assert_non_null(w);
+  int64_t saved = map[n - 1];
+  map[n - 1] = rows;
+  pl_batch view = *g;
+  view.columns = cols;
+  assert_int_equal(pl_parquet_writer_write_rows(w, &view, maps, &err), PL_EINVAL);
+  assert_non_null(strstr(err.msg, "column 'name'"));
+  map[n - 1] = saved;
+  pl_parquet_writer_abort(w);
+  free(cols);
+  free(maps);
+  free(map);
+  pl_batch_free(g);
+  pl_batch_free(b);
+  pl_schema_release(&s);
+}
+
 /* ------------------------------------------------------------------ nan_count */
 /* parquet.thrift Statistics field 9, nan_count: written for FLOAT/DOUBLE/FLOAT16 columns (also
  * when it is 0), never for others. Our reader skips the field, so the footer bytes are checked:
@@ -1726,6 +1829,7 @@ int main(void) {
       cmocka_unit_test(test_write_limited_types),
       cmocka_unit_test(test_write_bounded_memory),
       cmocka_unit_test(test_write_deterministic),
+      cmocka_unit_test(test_write_gathered),
       cmocka_unit_test(test_dictionary_probe),
       cmocka_unit_test(test_write_nan_count),
       cmocka_unit_test(test_write_big_values_memory),

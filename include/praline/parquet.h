@@ -247,6 +247,13 @@ pl_parquet_writer *pl_parquet_writer_open(const char *path, const pl_schema *sch
 /* Appends the batch's rows (its schema must equal the writer's). Pages and row groups are
  * flushed as they fill, so memory stays bounded whatever the number of rows. */
 pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, pl_error *err);
+/* The same, gathering: when rows[i] is not NULL, row k of column i is that column's row
+ * rows[i][k] (a filter's kept rows, written without first copying them out); else row k.
+ * batch->length rows are written; a gathered column may be longer than the batch, and each
+ * rows[i][k] must lie inside it. rows may be NULL (= pl_parquet_writer_write). The bytes are
+ * those of writing the gathered rows as a plain batch. */
+pl_status pl_parquet_writer_write_rows(pl_parquet_writer *w, const pl_batch *batch, const int64_t *const *rows,
+                                       pl_error *err);
 /* Flushes and writes the footer: every byte is in the (temporary) file, which is not yet
  * fsynced nor renamed. Frees all the memory charged to the writer's budget, which may go
  * away before close. No write may follow. On failure the temporary file is removed; close or

@@ -1956,8 +1956,10 @@ static bool shred_list_prim(leaf *L, const pl_column *col, int64_t r, int64_t n,
  * first row at which its page_bits reach 8 * page_bytes: each step below takes only rows that
  * cannot cross that mark before their last row, so the cuts depend on the values alone, never
  * on how the rows arrive in batches. */
-static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_column *col, int64_t r0,
-                             int64_t r1, pl_error *err) {
+/* With map, top-level row r is row map[r] of col (a gather); the pages are the same as for
+ * the gathered rows in a column of their own. */
+static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_column *col, const int64_t *map,
+                             int64_t r0, int64_t r1, pl_error *err) {
   pl_status st;
   const uint64_t page = (uint64_t)w->o.page_bytes * 8;
   const bool flat = L->depth == 1;
@@ -1977,6 +1979,7 @@ static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_c
     if (left > (int64_t)1 << 24) left = (int64_t)1 << 24; /* keeps the levels of one step under int32 */
     sel s = {0};
     if (flat) {
+      const int64_t *m = map ? map + r : NULL; /* row r + i is row m[i] of col */
       if (L->conv != CV_BYTES) {
         uint64_t per = (uint64_t)(L->conv == CV_BOOL ? 1 : L->out_w) * 8 + lvbits;
         n = (int64_t)((gap - 1) / per);
@@ -1985,6 +1988,16 @@ static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_c
         const int64_t *off = pl_column_offsets(col);
         const uint64_t per = 32 + lvbits;
         int64_t lo = 0, hi = left;
+        if (m) { /* no prefix sums over gathered rows: count them in order */
+          uint64_t bits = 0;
+          while (lo < left) {
+            uint64_t next = bits + (uint64_t)(off[m[lo] + 1] - off[m[lo]]) * 8 + per;
+            if (next >= gap) break;
+            bits = next;
+            lo++;
+          }
+          hi = lo;
+        }
         while (lo < hi) {
           int64_t mid = lo + (hi - lo + 1) / 2;
           uint64_t bits = (uint64_t)(off[r + mid] - off[r]) * 8 + (uint64_t)mid * per;
@@ -2006,7 +2019,7 @@ static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_c
           const uint8_t *bits = col->validity.data;
           valid = 0;
           for (int64_t i = 0; i < n; i++) {
-            uint16_t b = pl_bit_get(bits, r + i);
+            uint16_t b = pl_bit_get(bits, m ? m[i] : r + i);
             d[i] = b;
             valid += b;
           }
@@ -2016,11 +2029,20 @@ static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_c
         }
         L->def.len += (size_t)n * 2;
         s.n = valid;
+        if (m && valid < n) { /* the rows of the values present */
+          if ((st = pl_buf_reserve_total(&ln->idx, (size_t)valid * 8, err))) return st;
+          int64_t *ix = (int64_t *)(void *)ln->idx.data, k = 0;
+          for (int64_t i = 0; i < n; i++)
+            if (d[i]) ix[k++] = m[i];
+          s.idx = ix;
+          s.valid = NULL;
+        }
       } else {
         s.n = n;
       }
+      if (m && !s.idx) s.idx = m;
       L->n_levels += n;
-    } else if (L->depth == 2 && L->steps[0].kind == NODE_LIST && L->steps[1].kind == NODE_PRIM &&
+    } else if (!map && L->depth == 2 && L->steps[0].kind == NODE_LIST && L->steps[1].kind == NODE_PRIM &&
                shred_list_prim(L, col, r, left, gap, &s, &n, &st, err)) {
       if (st) return st;
     } else {
@@ -2040,7 +2062,7 @@ static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_c
       n = 0;
       while (n < left) {
         int64_t l0 = c.nlev, v0 = c.nidx;
-        if (!shred(&c, 0, col, r + n, 0, 0)) return c.st;
+        if (!shred(&c, 0, col, map ? map[r + n] : r + n, 0, 0)) return c.st;
         n++;
         acc += (uint64_t)(c.nlev - l0) * lvbits + (uint64_t)(c.nidx - v0) * vbits;
         if (bytes)
@@ -2079,6 +2101,7 @@ static uint64_t rg_bits(const pl_parquet_writer *w) {
 typedef struct stride_job {
   pl_parquet_writer *w;
   const pl_batch *batch;
+  const int64_t *const *rows;
   int64_t r, n;
   pl_status *st;
   pl_error *errs;
@@ -2093,11 +2116,13 @@ static void run_leaf(void *arg, int i, int k) {
     return;
   }
   leaf *L = &w->leaves[i];
-  j->st[i] = append_rows(w, ln, L, j->batch->columns[L->top], j->r, j->r + j->n, &j->errs[i]);
+  j->st[i] = append_rows(w, ln, L, j->batch->columns[L->top], j->rows ? j->rows[L->top] : NULL, j->r, j->r + j->n,
+                         &j->errs[i]);
 }
 
-static pl_status append_parallel(pl_parquet_writer *w, const pl_batch *batch, int64_t r, int64_t n, pl_error *err) {
-  stride_job j = {w, batch, r, n, pl_calloc((size_t)w->n_leaves, sizeof(pl_status)),
+static pl_status append_parallel(pl_parquet_writer *w, const pl_batch *batch, const int64_t *const *rows, int64_t r,
+                                 int64_t n, pl_error *err) {
+  stride_job j = {w, batch, rows, r, n, pl_calloc((size_t)w->n_leaves, sizeof(pl_status)),
                   pl_calloc((size_t)w->n_leaves, sizeof(pl_error))};
   w->o.parallel(w->o.parallel_ctx, w->n_leaves, run_leaf, &j);
   pl_status st = PL_OK;
@@ -2114,6 +2139,25 @@ static pl_status append_parallel(pl_parquet_writer *w, const pl_batch *batch, in
 }
 
 pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, pl_error *err) {
+  return pl_parquet_writer_write_rows(w, batch, NULL, err);
+}
+
+/* The rows rows[i] gathers from column c: each inside c, and none null unless f is nullable. */
+static pl_status check_rows(const pl_parquet_writer *w, const pl_field *f, const pl_column *c, const int64_t *m,
+                            int64_t n, pl_error *err) {
+  const bool nulls = !f->nullable && c->validity.len > 0 && c->null_count != 0;
+  for (int64_t k = 0; k < n; k++) {
+    if (m[k] < 0 || m[k] >= c->length)
+      return pl_error_set(err, PL_EINVAL, "%s: column '%s': row %lld gathers row %lld of %lld", w->path, f->name,
+                          (long long)k, (long long)m[k], (long long)c->length);
+    if (nulls && !pl_bit_get(c->validity.data, m[k]))
+      return pl_error_set(err, PL_EINVAL, "%s: column '%s' is not nullable but holds nulls", w->path, f->name);
+  }
+  return PL_OK;
+}
+
+pl_status pl_parquet_writer_write_rows(pl_parquet_writer *w, const pl_batch *batch, const int64_t *const *rows,
+                                       pl_error *err) {
   if (w->failed) {
     if (err) *err = w->fail_err;
     return w->failed;
@@ -2129,6 +2173,11 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
       return pl_error_set(err, PL_EINVAL, "%s: batch column %d ('%s') does not match the file's column '%s'",
                           w->path, i, a->name, b->name);
     const pl_column *c = batch->columns[i];
+    if (rows && rows[i]) {
+      pl_status st = check_rows(w, a, c, rows[i], batch->length, err);
+      if (st) return st;
+      continue;
+    }
     if (c->length != batch->length)
       return pl_error_set(err, PL_EINVAL, "%s: column '%s' has %lld rows, the batch %lld", w->path,
                           a->name, (long long)c->length, (long long)batch->length);
@@ -2147,10 +2196,10 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
       uint64_t have = rg_bits(w);
       uint64_t gap = have < target ? target - have : 1;
       uint64_t bits = w->rg_rows > 0 ? have : (uint64_t)w->prev_rg_bits;
-      uint64_t rows = w->rg_rows > 0 ? (uint64_t)w->rg_rows : (uint64_t)w->prev_rg_rows;
+      uint64_t had = w->rg_rows > 0 ? (uint64_t)w->rg_rows : (uint64_t)w->prev_rg_rows;
       uint64_t k = 1;
-      if (bits > 0 && rows > 0) {
-        unsigned __int128 q = ((unsigned __int128)gap * rows + bits - 1) / bits; /* ceil(gap / avg) */
+      if (bits > 0 && had > 0) {
+        unsigned __int128 q = ((unsigned __int128)gap * had + bits - 1) / bits; /* ceil(gap / avg) */
         k = q > ((uint64_t)1 << 40) ? (uint64_t)1 << 40 : (uint64_t)q;
         if (k < 1) k = 1;
       }
@@ -2161,12 +2210,12 @@ pl_status pl_parquet_writer_write(pl_parquet_writer *w, const pl_batch *batch, p
     int64_t n = nrows - r;
     if (n > w->stride_left) n = w->stride_left;
     if (w->o.parallel && w->n_leaves > 1) {
-      st = append_parallel(w, batch, r, n, err);
+      st = append_parallel(w, batch, rows, r, n, err);
       if (st) return st;
     } else {
       for (int i = 0; i < w->n_leaves; i++) {
         leaf *L = &w->leaves[i];
-        st = append_rows(w, &w->ln[0], L, batch->columns[L->top], r, r + n, err);
+        st = append_rows(w, &w->ln[0], L, batch->columns[L->top], rows ? rows[L->top] : NULL, r, r + n, err);
         if (st) {
           char nm[256];
           if (!w->failed) pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
