@@ -333,7 +333,8 @@ static void test_export_cut(void **state) {
  * its id, with the rows of every filter and no other, whole or cut at max_file_bytes. */
 typedef struct export_check {
   const setup *su;
-  int64_t rows; /* read back */
+  const int64_t *least; /* with a dedup: the least id passing the filters, per key */
+  int64_t rows;         /* read back */
 } export_check;
 
 static void check_values(pl_parquet_file *f, void *ctx) {
@@ -357,6 +358,7 @@ static void check_values(pl_parquet_file *f, void *ctx) {
       assert_true(g % 3 != 0 || !su->filter);
       assert_true(g % 5 != 0 || !su->five);
       assert_true(g % 4 == 1 || !su->sparse);
+      if (x->least) assert_int_equal(g, x->least[mix((uint64_t)g) % (uint64_t)su->g.distinct]);
       assert_int_equal(val[i], g * 7);
       assert_int_equal(val2[i], g * 14);
       key_of(&su->g, g, key, sizeof key);
@@ -372,8 +374,8 @@ static void check_values(pl_parquet_file *f, void *ctx) {
   pl_parquet_reader_free(rd);
 }
 
-static void check_export_values(const char *dir, const setup *su, int64_t want_rows) {
-  export_check x = {su, 0};
+static void check_export_values(const char *dir, const setup *su, const int64_t *least, int64_t want_rows) {
+  export_check x = {su, least, 0};
   int files = 0;
   assert_int_equal(for_parts(dir, &files, check_values, &x), want_rows);
   assert_int_equal(x.rows, want_rows);
@@ -382,10 +384,11 @@ static void check_export_values(const char *dir, const setup *su, int64_t want_r
 static void test_filtered_values(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-gather");
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < 4; k++) {
     setup su = {{6, 2000, 500, 30}, true, false, true, false, NULL, 0, true, false};
     if (k == 1) su.max_file_bytes = 20000; /* the export cut inside gathered batches */
     if (k == 2) su.sparse = true;          /* a filter keeping under half: copied */
+    if (k == 3) su.dedup = true;           /* its keys gathered to spill; kept rows through maps */
     char base[1100];
     snprintf(base, sizeof base, "%s/%d", d, k);
     pl_engine_options o = opts(2, 64000000);
@@ -393,19 +396,19 @@ static void test_filtered_values(void **state) {
     pl_error err;
     if (run_engine(base, &su, &o, &r, &err)) fail_msg("run: %s", err.msg);
     int64_t want = 0;
-    for (int64_t p = 0; p < su.g.parts; p++) {
-      int64_t n;
-      uint64_t by;
-      gen_size(&su.g, p, &n, &by, NULL);
-      int64_t f = first_row(&su.g, p);
-      for (int64_t i = 0; i < n; i++) {
-        int64_t g = f + i;
-        want += g % 3 != 0 && g % 5 != 0 && (!su.sparse || g % 4 == 1);
-      }
+    int64_t *least = malloc(sizeof(int64_t) * (size_t)su.g.distinct);
+    for (int64_t i = 0; i < su.g.distinct; i++) least[i] = -1;
+    for (int64_t g = 0; g < first_row(&su.g, su.g.parts); g++) { /* ids ascending: a key's first is its least */
+      if (g % 3 == 0 || g % 5 == 0 || (su.sparse && g % 4 != 1)) continue;
+      int64_t key = (int64_t)(mix((uint64_t)g) % (uint64_t)su.g.distinct);
+      if (su.dedup && least[key] >= 0) continue;
+      least[key] = g;
+      want++;
     }
     char x[1200];
     snprintf(x, sizeof x, "%s/export", base);
-    check_export_values(x, &su, want);
+    check_export_values(x, &su, su.dedup ? least : NULL, want);
+    free(least);
     assert_int_equal(r.components[r.n_components - 1].rows_out, want);
   }
   tu_rmrf(d);

@@ -609,9 +609,9 @@ static pl_status run_dedup(task *t, int ci, pl_batch **cur, pl_error *err) {
   if ((*cur)->schema.fields[0].type.id != PL_INT64)
     return pl_error_set(err, PL_EUNSUPPORTED, "dedup '%s': needs an int64 id", c->name);
   int64_t n_in = (*cur)->length;
-  if (t->stage == 0) {
+  if (t->stage == 0) { /* spills the ids and keys only: the other columns stay as they are */
     pl_status st = PL_OK;
-    for (int32_t k = 0; !st && k < (*cur)->schema.n_fields; k++) st = make_dense(t, *cur, k, err);
+    for (int i = 0; !st && i < c->n_keys; i++) st = make_dense(t, *cur, key_cols[i], err);
     return st ? st : pl__dedup_spill(e->dedup, *cur, c->n_keys, key_cols, 0, t->p, 0, err);
   }
   /* stage 1: keep the rows whose id is in the kept list */
