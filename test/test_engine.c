@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/internal.h"
 #include "praline/engine.h"
 #include "test_util.h"
 
@@ -415,6 +416,77 @@ static void test_filtered_values(void **state) {
   pl_free(d);
 }
 
+/* In-place compaction keeps exactly the rows a take copies: strings with nulls, ints, bools,
+ * doubles, over runs and gaps (and the identity); it refuses rows that do not increase. */
+static void ck_hex(const pl_column *c, char out[17]) {
+  pl_error err;
+  pl_checksum *ck = pl_checksum_new(&c->type);
+  assert_int_equal(pl_checksum_add(ck, c, &err), PL_OK);
+  pl_checksum_hex(ck, out);
+  pl_checksum_free(ck);
+}
+
+static void test_compact_in_place(void **state) {
+  (void)state;
+  const pl_type_id types[] = {PL_STRING, PL_INT32, PL_BOOL, PL_FLOAT64, PL_INT64};
+  const int64_t len = 5000;
+  uint64_t seed = 1;
+  for (int ti = 0; ti < 5; ti++) {
+    for (int mode = 0; mode < 3; mode++) {
+      pl_error err;
+      pl_type t = pl_type_make(types[ti]);
+      pl_column *c = pl_column_new(&t, NULL, &err);
+      assert_non_null(c);
+      char buf[64];
+      for (int64_t i = 0; i < len; i++) {
+        seed = mix(seed + (uint64_t)i);
+        if (seed % 7 == 0) {
+          assert_int_equal(pl_column_append_null(c, &err), PL_OK);
+          continue;
+        }
+        pl_status st;
+        switch (types[ti]) {
+        case PL_STRING:
+          snprintf(buf, sizeof buf, "v%llu", (unsigned long long)(seed % 100000));
+          st = pl_column_append_bytes(c, buf, strlen(buf) * (seed % 5 != 0), &err); /* some empty */
+          break;
+        case PL_BOOL: st = pl_column_append_bool(c, seed & 1, &err); break;
+        case PL_FLOAT64: st = pl_column_append_float(c, (double)(seed % 1000) / 7.0, &err); break;
+        default: st = pl_column_append_int(c, (int64_t)(seed % 100000), &err); break;
+        }
+        assert_int_equal(st, PL_OK);
+      }
+      int64_t *rows = malloc(sizeof(int64_t) * (size_t)len), n = 0;
+      for (int64_t i = 0; i < len; i++) { /* mode 0: identity; 1: runs and gaps; 2: sparse */
+        seed = mix(seed);
+        if (mode == 0 || (mode == 1 && seed % 4 != 0) || (mode == 2 && seed % 9 == 0)) rows[n++] = i;
+      }
+      pl_column *want = NULL;
+      assert_int_equal(pl__column_take(c, rows, n, NULL, &want, &err), PL_OK);
+      char a[17], b[17];
+      ck_hex(want, a);
+      if (n > 1) { /* not increasing: refused, nothing changed */
+        int64_t keep = rows[1];
+        rows[1] = rows[0];
+        char before[17], after[17];
+        ck_hex(c, before);
+        assert_false(pl__column_compact(c, rows, n));
+        ck_hex(c, after);
+        assert_string_equal(before, after);
+        rows[1] = keep;
+      }
+      assert_true(pl__column_compact(c, rows, n));
+      assert_int_equal(c->length, n);
+      assert_int_equal(c->null_count, want->null_count);
+      ck_hex(c, b);
+      assert_string_equal(a, b);
+      pl_column_free(want);
+      pl_column_free(c);
+      free(rows);
+    }
+  }
+}
+
 static void test_backpressure(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-bp");
@@ -793,6 +865,7 @@ int main(void) {
       cmocka_unit_test(test_backpressure),
       cmocka_unit_test(test_export_cut),
       cmocka_unit_test(test_filtered_values),
+      cmocka_unit_test(test_compact_in_place),
       cmocka_unit_test(test_split_and_too_big),
       cmocka_unit_test(test_kill_resume),
       cmocka_unit_test(test_file_limit_resume),

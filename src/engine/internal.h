@@ -69,6 +69,10 @@ void pl__view_free(pl_batch *v);
 /* Rows of c at the given indexes into a new column charged to b. */
 pl_status pl__column_take(const pl_column *c, const int64_t *rows, int64_t n, pl_budget *b,
                           pl_column **out, pl_error *err);
+/* Keeps rows (strictly increasing indexes) of c in place, in its own buffers: no new memory,
+ * no page faults on fresh buffers. Returns false, changing nothing, for the layouts it does
+ * not handle (nested types, foreign buffers, rows not increasing); take them then. */
+bool pl__column_compact(pl_column *c, const int64_t *rows, int64_t n);
 /* Largest value in bytes of a string/binary column (0 for others). */
 uint64_t pl__column_max_value(const pl_column *c);
 

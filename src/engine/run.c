@@ -429,6 +429,12 @@ static bool in_view(const pl_batch *v, const pl_column *c) {
 static pl_status make_dense(task *t, pl_batch *cur, int32_t k, pl_error *err) {
   if (!t->map[k]) return PL_OK;
   pl_column *old = cur->columns[k], *nc = NULL;
+  bool shared = in_units(t, t->units_from, old);
+  for (int32_t j = 0; j < cur->schema.n_fields; j++) shared |= j != k && cur->columns[j] == old;
+  if (!shared && pl__column_compact(old, t->map[k], cur->length)) { /* held by cur alone: in place */
+    t->map[k] = NULL;
+    return PL_OK;
+  }
   pl_status st = pl__column_take(old, t->map[k], cur->length, t->budget, &nc, err);
   if (st) return st;
   own_col(t, nc);

@@ -54,6 +54,57 @@ pl_status pl__column_take(const pl_column *c, const int64_t *rows, int64_t n, pl
   return PL_OK;
 }
 
+bool pl__column_compact(pl_column *c, const int64_t *rows, int64_t n) {
+  const pl_type *t = &c->type;
+  const bool bytes = t->id == PL_STRING || t->id == PL_BINARY;
+  if (c->n_children || c->values.foreign || c->validity.foreign || c->offsets.foreign) return false;
+  if (!bytes && !pl_type_is_fixed(t) && t->id != PL_BOOL) return false;
+  for (int64_t k = 0; k < n; k++)
+    if (rows[k] < k || rows[k] >= c->length || (k && rows[k] <= rows[k - 1])) return false;
+  /* each write goes to index k <= rows[k], never past what is still to be read */
+  if (c->validity.len) {
+    int64_t nulls = 0;
+    for (int64_t k = 0; k < n; k++) {
+      bool v = pl_bit_get(c->validity.data, rows[k]);
+      pl_bit_set(c->validity.data, k, v);
+      nulls += !v;
+    }
+    c->null_count = nulls;
+    c->validity.len = (size_t)(n + 7) / 8;
+  }
+  uint8_t *v = c->values.data;
+  if (t->id == PL_BOOL) {
+    for (int64_t k = 0; k < n; k++) pl_bit_set(v, k, pl_bit_get(v, rows[k]));
+    c->values.len = (size_t)(n + 7) / 8;
+  } else if (!bytes) {
+    const size_t w = (size_t)pl_type_byte_width(t);
+    for (int64_t k = 0; k < n;) { /* runs of consecutive rows move at once */
+      int64_t j = k + 1;
+      while (j < n && rows[j] == rows[j - 1] + 1) j++;
+      if (rows[k] != k) memmove(v + (size_t)k * w, v + (size_t)rows[k] * w, (size_t)(j - k) * w);
+      k = j;
+    }
+    c->values.len = (size_t)n * w;
+  } else {
+    int64_t *o = (int64_t *)(void *)c->offsets.data;
+    int64_t at = o[0];
+    for (int64_t k = 0; k < n;) {
+      int64_t j = k + 1;
+      while (j < n && rows[j] == rows[j - 1] + 1) j++;
+      const int64_t lo = o[rows[k]], hi = o[rows[j - 1] + 1];
+      /* o[q + 1] is written after o[rows[q] + 1] (>= q + 1) is read; the run's ends are read first */
+      for (int64_t q = k; q < j; q++) o[q + 1] = at + (o[rows[q] + 1] - lo);
+      if (hi > lo && at != lo) memmove(v + at, v + lo, (size_t)(hi - lo));
+      at += hi - lo;
+      k = j;
+    }
+    c->offsets.len = (size_t)(n + 1) * sizeof(int64_t);
+    c->values.len = (size_t)at;
+  }
+  c->length = n;
+  return true;
+}
+
 uint64_t pl__column_max_value(const pl_column *c) {
   uint64_t m = 0;
   if (c->type.id == PL_STRING || c->type.id == PL_BINARY) {
