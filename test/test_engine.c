@@ -385,8 +385,9 @@ static void check_export_values(const char *dir, const setup *su, const int64_t 
 static void test_filtered_values(void **state) {
   (void)state;
   char *d = tu_mkdtemp("engine-gather");
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 5; k++) {
     setup su = {{6, 2000, 500, 30}, true, false, true, false, NULL, 0, true, false};
+    if (k == 4) su.g = (gen){3, 2000, 500, 4000}; /* 8 MB partitions, over 1/8 of the budget: no maps */
     if (k == 1) su.max_file_bytes = 20000; /* the export cut inside gathered batches */
     if (k == 2) su.sparse = true;          /* a filter keeping under half: copied */
     if (k == 3) su.dedup = true;           /* its keys gathered to spill; kept rows through maps */
