@@ -15,13 +15,31 @@ static pl_status rle_reserve(pl_buf *out, int64_t n, int bw, pl_error *err) {
   return pl_buf_reserve(out, need + 16, err);
 }
 
-/* Bit-packs n values (n <= 8 * groups; the rest of the groups is zero padding) LSB first. */
+/* Bit-packs n values (n <= 8 * groups; the rest of the groups is zero padding) LSB first.
+ * With bw <= 16, each whole group of 8 values is packed into one 128-bit word and stored at
+ * once (dictionary indices were 1.2 % of W2a's CPU value by value); the rest value by value. */
+static inline void store_le128(uint8_t *p, unsigned __int128 g, int n) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(p, &g, (size_t)n);
+#else
+  for (int b = 0; b < n; b++) p[b] = (uint8_t)(g >> (8 * b));
+#endif
+}
+
 #define PACK_LOOP(T)                                                                       \
   static uint8_t *pack_##T(uint8_t *p, const T *v, int64_t n, int64_t padded, int bw) {   \
     if (bw == 0) return p;                                                                 \
+    int64_t i0 = 0;                                                                        \
+    if (bw <= 16)                                                                          \
+      for (; i0 + 8 <= n; i0 += 8) {                                                       \
+        unsigned __int128 g = 0;                                                           \
+        for (int k = 0; k < 8; k++) g |= (unsigned __int128)v[i0 + k] << (k * bw);         \
+        store_le128(p, g, bw);                                                             \
+        p += bw;                                                                           \
+      }                                                                                    \
     uint64_t acc = 0;                                                                      \
     int bits = 0;                                                                          \
-    for (int64_t i = 0; i < padded; i++) {                                                 \
+    for (int64_t i = i0; i < padded; i++) {                                                \
       uint64_t x = i < n ? (uint64_t)v[i] : 0;                                             \
       acc |= x << bits;                                                                    \
       bits += bw;                                                                          \
