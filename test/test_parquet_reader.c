@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "parquet/reader_internal.h"
+#include "parquet/writer_internal.h"
 #include "praline/parquet.h"
 
 static char *corpus(const char *name) {
@@ -121,6 +122,38 @@ static void test_rle_hybrid(void **state) {
   assert_int_equal(pl__bitpacked_levels(bp, sizeof bp, 3, out, 8, 7, &err), PL_OK);
   for (int i = 0; i < 8; i++) assert_int_equal(out[i], i);
   assert_int_equal(pl__bitpacked_levels(bp, 2, 3, out, 8, 7, &err), PL_ECORRUPT);
+}
+
+/* The writer's hybrid encoder against this reader, every width 1..32: runs, noise, lengths
+ * that are not whole groups, and the first value of a group at the width's maximum. */
+static void test_rle_encode_round_trip(void **state) {
+  (void)state;
+  uint64_t seed = 12345;
+  uint32_t *v = malloc(sizeof(uint32_t) * 5000), *got = malloc(sizeof(uint32_t) * 5000);
+  for (int bw = 1; bw <= 32; bw++) {
+    const uint64_t max = ((uint64_t)1 << bw) - 1 - (bw == 32); /* the reader's limit is max + 1 */
+    for (int trial = 0; trial < 6; trial++) {
+      int64_t n = trial == 0 ? 1 : trial == 1 ? 8 : trial == 2 ? 4999 : (int64_t)(seed % 3000) + 1;
+      for (int64_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = seed >> 11;
+        if (i > 0 && r % 4 == 0) v[i] = v[i - 1]; /* runs */
+        else v[i] = (uint32_t)(i % 97 == 0 ? max : r & max);
+      }
+      pl_buf out = PL_BUF_INIT(NULL);
+      pl_error err = {0};
+      assert_int_equal(pl__rle_encode_u32(&out, v, n, bw, &err), PL_OK);
+      pl__rle r;
+      pl__rle_init(&r, out.data, out.len, bw);
+      if (pl__rle_get_u32(&r, got, n, (uint32_t)(max + 1), &err))
+        fail_msg("width %d, %lld values: %s", bw, (long long)n, err.msg);
+      for (int64_t i = 0; i < n; i++)
+        if (got[i] != v[i]) fail_msg("width %d, %lld values: value %lld is %u, want %u", bw, (long long)n, (long long)i, got[i], v[i]);
+      pl_buf_release(&out);
+    }
+  }
+  free(v);
+  free(got);
 }
 
 /* ------------------------------------------------------------------ DELTA encoders (test-side) */
@@ -1099,6 +1132,7 @@ int main(void) {
       cmocka_unit_test(test_thrift_page_header),
       cmocka_unit_test(test_thrift_hostile),
       cmocka_unit_test(test_rle_hybrid),
+      cmocka_unit_test(test_rle_encode_round_trip),
       cmocka_unit_test(test_schema_rules),
       cmocka_unit_test(test_delta_binary_packed),
       cmocka_unit_test(test_delta_byte_arrays),
