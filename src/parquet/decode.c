@@ -8,6 +8,7 @@
  * INT96 -> timestamp[ns], big-endian decimals -> decimal128 ...). Every read is checked
  * against the bytes left in the page first.
  */
+#include "core/copy.h"
 #include "parquet/reader_internal.h"
 
 #include <string.h>
@@ -355,16 +356,17 @@ static pl_status plain_get(pl__values *v, pl_column *out, int64_t n, pl_error *e
       q += len;
       total += len; /* <= the page size: no overflow */
     }
-    pl_status st = out_offsets(out, n, total, err);
+    pl_status st = out_offsets(out, n, total + 128, err); /* + room for pl__copy_value's chunks */
     if (st) return st;
     uint8_t *base = out->values.data; /* NULL only when total == 0 */
+    const size_t cap = out->values.cap;
     int64_t *offs = (int64_t *)(out->offsets.data + out->offsets.len);
     int64_t off = (int64_t)out->values.len;
     q = v->p;
     for (int64_t i = 0; i < n; i++) {
       uint32_t len = ld32(q);
       q += 4;
-      if (len) memcpy(base + off, q, len);
+      pl__copy_value(base + off, q, len, cap - (size_t)off, (size_t)(v->end - q));
       q += len;
       off += len;
       offs[i] = off;

@@ -20,6 +20,7 @@
  *  - close: footer (Thrift compact), fsync, rename from the temporary name.
  * Memory: pending pages (~page_bytes per leaf), the buffered compressed chunks of one row group,
  * and one dictionary per leaf (bounded by dictionary_limit) — all from the budget. */
+#include "core/copy.h"
 #include "parquet/writer_internal.h"
 
 #include <errno.h>
@@ -819,16 +820,17 @@ static pl_status materialize(leaf *L, const pl_column *col, const sel *s, pl_err
   if (L->conv == CV_BYTES) {
     const int64_t *off = pl_column_offsets(col);
     const uint8_t *data = col->values.data;
+    const size_t dlen = col->values.len;
     size_t total = 0;
     FOR_SEL(s, i, { total += (size_t)(off[i + 1] - off[i]) + 4; });
-    if ((st = pl__buf_grow(out, total, err))) return st;
-    uint8_t *p = out->data + out->len;
+    if ((st = pl__buf_grow(out, total + 128, err))) return st; /* + room for pl__copy_value's chunks */
+    uint8_t *p = out->data + out->len, *const end = out->data + out->cap;
     FOR_SEL(s, i, {
       size_t len = (size_t)(off[i + 1] - off[i]);
       if (len > UINT32_MAX)
         return pl_error_set(err, PL_EUNSUPPORTED, "a value of %zu bytes is over Parquet's 4 GiB limit", len);
       put_le32(p, (uint32_t)len);
-      if (len) memcpy(p + 4, data + off[i], len);
+      pl__copy_value(p + 4, data + off[i], len, (size_t)(end - p) - 4, dlen - (size_t)off[i]);
       p += 4 + len;
     });
     out->len = (size_t)(p - out->data);
