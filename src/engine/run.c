@@ -1517,11 +1517,30 @@ static pl_status run_stage(pl_engine *e, int stage, pl_error *err) {
     e->committer = pl_pool_new(1);
     e->helper = pl_pool_new(1);
   }
-  for (int i = 0; i < nwr; i++) pthread_create(&wt[nw + i], NULL, writer_main, e);
-  for (int i = 0; i < nw; i++) pthread_create(&wt[i], NULL, worker_main, e);
-  for (int i = 0; i < nw; i++) pthread_join(wt[i], NULL);
+  /* fewer threads than asked for still run (slower); none of a kind stops the run */
+  int got_wr = 0, got_w = 0, rc = 0;
+  for (int i = 0; i < nwr; i++) {
+    int r = pthread_create(&wt[nw + got_wr], NULL, writer_main, e);
+    if (r == 0) got_wr++;
+    else rc = r;
+  }
+  for (int i = 0; got_wr > 0 && i < nw; i++) {
+    int r = pthread_create(&wt[got_w], NULL, worker_main, e);
+    if (r == 0) got_w++;
+    else rc = r;
+  }
+  if (got_w == 0 || got_wr == 0) {
+    pl_error te;
+    pl_error_set(&te, PL_EINTERNAL, "engine: cannot start %s threads: %s", got_wr ? "worker" : "writer",
+                 strerror(rc));
+    fail_run(e, &te, PL_EINTERNAL);
+  } else if (got_w < nw || got_wr < nwr) {
+    pl_log(PL_LOG_WARN, "engine: started %d of %d workers and %d of %d writer threads (%s)", got_w, nw, got_wr,
+           nwr, strerror(rc));
+  }
+  for (int i = 0; i < got_w; i++) pthread_join(wt[i], NULL);
   pl_queue_close(e->queue);
-  for (int i = 0; i < nwr; i++) pthread_join(wt[nw + i], NULL);
+  for (int i = 0; i < got_wr; i++) pthread_join(wt[nw + i], NULL);
   pl_pool_free(e->committer); /* nothing left: the workers waited for every commit */
   pl_pool_free(e->helper);
   e->committer = e->helper = NULL;
