@@ -1696,7 +1696,7 @@ pl_status pl_engine_run(pl_engine *e, pl_engine_report *rep, pl_error *err) {
   }
   e->global = pl_budget_new(e->budget_limit);
   e->progress_on = e->o.progress && isatty(2);
-  if (e->progress_on) pthread_create(&e->progress_thread, NULL, progress_main, e);
+  if (e->progress_on) e->progress_on = pthread_create(&e->progress_thread, NULL, progress_main, e) == 0;
   if (e->dedup_at >= 0) {
     e->dedup = pl__dedup_new(e->spill_dir, e->o.spill_limit,
                              e->o.dedup_buckets > 0 ? e->o.dedup_buckets : 64, e->global, err);
