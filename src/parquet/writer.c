@@ -1688,7 +1688,6 @@ static pl_status compress_page(pl_parquet_writer *w, lane *ln, leaf *L, pl_pq_pa
 static pl_status flush_page(pl_parquet_writer *w, lane *ln, leaf *L, pl_error *err) {
   if (L->n_rows == 0) return PL_OK;
   pl_status st;
-  char nm[256];
   const bool v1 = w->o.page_version == 1;
   if ((st = page_stats(w, L, err))) goto fail;
   int encoding = PL_PQ_ENC_PLAIN;
@@ -1748,7 +1747,6 @@ static pl_status flush_page(pl_parquet_writer *w, lane *ln, leaf *L, pl_error *e
   if (ln->u32.cap > big) pl_buf_release(&ln->u32);
   return PL_OK;
 fail:
-  pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
   return st;
 }
 
@@ -1787,17 +1785,20 @@ static void release_segs(leaf *L) {
   L->nsegs = 0;
 }
 
+/* A leaf's failure: its file and column name the message (added here only), and the writer
+ * is failed. */
+static pl_status leaf_fail(pl_parquet_writer *w, const leaf *L, pl_status st, pl_error *err) {
+  char nm[256];
+  pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
+  return fail(w, st, err);
+}
+
 static pl_status flush_row_group(pl_parquet_writer *w, pl_error *err) {
   if (w->rg_rows == 0) return PL_OK;
   pl_status st;
   for (int i = 0; i < w->n_leaves; i++) {
     leaf *L = &w->leaves[i];
-    if ((st = flush_page(w, &w->ln[0], L, err))) return fail(w, st, err);
-    if ((st = flush_dict_page(w, L, err))) {
-      char nm[256];
-      pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
-      return fail(w, st, err);
-    }
+    if ((st = flush_page(w, &w->ln[0], L, err)) || (st = flush_dict_page(w, L, err))) return leaf_fail(w, L, st, err);
   }
   w->prev_rg_bits = 0;
   for (int i = 0; i < w->n_leaves; i++) w->prev_rg_bits += w->leaves[i].c_bits;
@@ -1991,20 +1992,17 @@ static pl_status append_rows(pl_parquet_writer *w, lane *ln, leaf *L, const pl_c
         const uint64_t per = 32 + lvbits;
         int64_t lo = 0, hi = left;
         if (m) { /* no prefix sums over gathered rows: count them in order */
-          uint64_t bits = 0;
-          while (lo < left) {
-            uint64_t next = bits + (uint64_t)(off[m[lo] + 1] - off[m[lo]]) * 8 + per;
-            if (next >= gap) break;
-            bits = next;
-            lo++;
+          for (uint64_t bits = 0; lo < left; lo++) {
+            bits += (uint64_t)(off[m[lo] + 1] - off[m[lo]]) * 8 + per;
+            if (bits >= gap) break;
           }
-          hi = lo;
-        }
-        while (lo < hi) {
-          int64_t mid = lo + (hi - lo + 1) / 2;
-          uint64_t bits = (uint64_t)(off[r + mid] - off[r]) * 8 + (uint64_t)mid * per;
-          if (bits < gap) lo = mid;
-          else hi = mid - 1;
+        } else {
+          while (lo < hi) {
+            int64_t mid = lo + (hi - lo + 1) / 2;
+            uint64_t bits = (uint64_t)(off[r + mid] - off[r]) * 8 + (uint64_t)mid * per;
+            if (bits < gap) lo = mid;
+            else hi = mid - 1;
+          }
         }
         n = lo;
       }
@@ -2097,9 +2095,9 @@ static uint64_t rg_bits(const pl_parquet_writer *w) {
   return t;
 }
 
-/* One stride's rows of every leaf, the leaves spread over the threads o.parallel offers (each
- * with its own lane). A leaf's pages depend on its rows alone, so the bytes are the same as
- * leaf after leaf; the first failed leaf in leaf order is the error. */
+/* One stride's rows of every leaf: leaf after leaf, or spread over the threads o.parallel
+ * offers (each with its own lane). A leaf's pages depend on its rows alone, so the bytes are
+ * the same either way; the first failed leaf in leaf order is the error. */
 typedef struct stride_job {
   pl_parquet_writer *w;
   const pl_batch *batch;
@@ -2122,18 +2120,18 @@ static void run_leaf(void *arg, int i, int k) {
                          &j->errs[i]);
 }
 
-static pl_status append_parallel(pl_parquet_writer *w, const pl_batch *batch, const int64_t *const *rows, int64_t r,
-                                 int64_t n, pl_error *err) {
+static pl_status append_stride(pl_parquet_writer *w, const pl_batch *batch, const int64_t *const *rows, int64_t r,
+                               int64_t n, pl_error *err) {
   stride_job j = {w, batch, rows, r, n, pl_calloc((size_t)w->n_leaves, sizeof(pl_status)),
                   pl_calloc((size_t)w->n_leaves, sizeof(pl_error))};
-  w->o.parallel(w->o.parallel_ctx, w->n_leaves, run_leaf, &j);
+  if (w->o.parallel && w->n_leaves > 1) w->o.parallel(w->o.parallel_ctx, w->n_leaves, run_leaf, &j);
+  else
+    for (int i = 0; i < w->n_leaves && (i == 0 || !j.st[i - 1]); i++) run_leaf(&j, i, 0);
   pl_status st = PL_OK;
   for (int i = 0; i < w->n_leaves && !st; i++) {
     if (!(st = j.st[i])) continue;
     if (err) *err = j.errs[i];
-    char nm[256];
-    pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, &w->leaves[i], nm, sizeof nm));
-    fail(w, st, err);
+    leaf_fail(w, &w->leaves[i], st, err);
   }
   pl_free(j.st);
   pl_free(j.errs);
@@ -2211,21 +2209,7 @@ pl_status pl_parquet_writer_write_rows(pl_parquet_writer *w, const pl_batch *bat
     }
     int64_t n = nrows - r;
     if (n > w->stride_left) n = w->stride_left;
-    if (w->o.parallel && w->n_leaves > 1) {
-      st = append_parallel(w, batch, rows, r, n, err);
-      if (st) return st;
-    } else {
-      for (int i = 0; i < w->n_leaves; i++) {
-        leaf *L = &w->leaves[i];
-        st = append_rows(w, &w->ln[0], L, batch->columns[L->top], rows ? rows[L->top] : NULL, r, r + n, err);
-        if (st) {
-          char nm[256];
-          if (!w->failed) pl_error_prefix(err, "%s: column '%s'", w->path, leaf_name(w, L, nm, sizeof nm));
-          fail(w, st, err);
-          return st;
-        }
-      }
-    }
+    if ((st = append_stride(w, batch, rows, r, n, err))) return st;
     w->rg_rows += n;
     w->stride_left -= n;
     r += n;
