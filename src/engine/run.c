@@ -441,7 +441,7 @@ static pl_status make_dense(task *t, pl_batch *cur, int32_t k, pl_error *err) {
   own_col(t, nc);
   cur->columns[k] = nc;
   t->map[k] = NULL;
-  if (!in_view(cur, old) && !in_units(t, t->units_from, old)) release_col(t, old);
+  if (!shared) release_col(t, old);
   return PL_OK;
 }
 
@@ -462,6 +462,32 @@ static pl_status match_ids(const pl_column *cur_id, const pl_column *ids, int64_
   return PL_OK;
 }
 
+/* rows through the old map m (NULL: rows themselves), in an int64 column owned by t; made once
+ * per distinct m of a select_rows call (cache: n_cache pairs of old map and composition). */
+static pl_status composed(task *t, const int64_t *m, const int64_t *rows, int64_t n, const int64_t **cache,
+                          int *n_cache, const int64_t **out, pl_error *err) {
+  for (int j = 0; j < *n_cache; j++)
+    if (cache[2 * j] == m) {
+      *out = cache[2 * j + 1];
+      return PL_OK;
+    }
+  pl_type i64 = pl_type_make(PL_INT64);
+  pl_column *mc = pl_column_new(&i64, t->budget, err);
+  if (!mc) return err ? err->code : PL_ENOMEM;
+  own_col(t, mc);
+  pl_status st = pl_column_reserve(mc, n, 0, err);
+  if (st) return st;
+  int64_t *e = (int64_t *)(void *)mc->values.data; /* NULL when n == 0 */
+  if (m) for (int64_t k = 0; k < n; k++) e[k] = m[rows[k]];
+  else if (n) memcpy(e, rows, sizeof(int64_t) * (size_t)n);
+  mc->values.len = sizeof(int64_t) * (size_t)n;
+  mc->length = n;
+  cache[2 * *n_cache] = m;
+  cache[2 * (*n_cache)++ + 1] = e;
+  *out = e;
+  return PL_OK;
+}
+
 /* Keeps rows (indexes) of every field of the chain's view *cur. The id is gathered at once. A
  * column that keeps at least half of its rows is not copied: it gets a row map (its old map
  * composed with rows), and the writers gather it (the filter's copy of every kept value, and
@@ -479,34 +505,17 @@ static pl_status select_rows(task *t, pl_batch **cur, const int64_t *rows, int64
   pl_batch *v = *cur, *nv = pl__view_new();
   const int32_t nf = v->schema.n_fields;
   const int64_t **nmap = pl_calloc((size_t)nf, sizeof(int64_t *));
-  const int64_t **from = pl_calloc((size_t)nf + 1, sizeof(int64_t *)); /* old map -> its composition */
-  const int64_t **to = pl_calloc((size_t)nf + 1, sizeof(int64_t *));
-  int n_comp = 0;
+  const int64_t **cache = pl_calloc(2 * (size_t)nf + 2, sizeof(int64_t *));
+  int n_cache = 0;
   pl_status st = PL_OK;
   for (int32_t i = 0; !st && i < nf; i++) {
-    const int64_t *m = t->map[i], *eff = NULL;
-    for (int j = 0; j < n_comp && !eff; j++)
-      if (from[j] == m) eff = to[j];
-    if (!eff) { /* rows through m, in a column of t's */
-      pl_column *mc = NULL;
-      pl_type i64 = {.id = PL_INT64};
-      if (!(mc = pl_column_new(&i64, t->budget, err))) {
-        st = err ? err->code : PL_ENOMEM;
-        break;
-      }
-      own_col(t, mc);
-      if ((st = pl_column_reserve(mc, n, 0, err))) break;
-      int64_t *e = (int64_t *)(void *)mc->values.data;
-      if (m) for (int64_t k = 0; k < n; k++) e[k] = m[rows[k]];
-      else if (n) memcpy(e, rows, sizeof(int64_t) * (size_t)n);
-      mc->values.len = sizeof(int64_t) * (size_t)n;
-      mc->length = n;
-      eff = e;
-      from[n_comp] = m;
-      to[n_comp++] = eff;
-    }
     pl_column *c = v->columns[i];
-    if (i > 0 && t->maps && n * 2 >= c->length) {
+    const int64_t *m = t->map[i];
+    const bool mapped = i > 0 && t->maps && n * 2 >= c->length;
+    /* a column of its own is taken through rows directly when it had no map */
+    const int64_t *eff = rows;
+    if ((m || mapped) && (st = composed(t, m, rows, n, cache, &n_cache, &eff, err))) break;
+    if (mapped) {
       nmap[i] = eff;
       pl__view_add(nv, &v->schema.fields[i], c);
       continue;
@@ -516,8 +525,7 @@ static pl_status select_rows(task *t, pl_batch **cur, const int64_t *rows, int64
     own_col(t, nc);
     pl__view_add(nv, &v->schema.fields[i], nc);
   }
-  pl_free(from);
-  pl_free(to);
+  pl_free(cache);
   if (st) {
     pl__view_free(nv);
     pl_free(nmap);
