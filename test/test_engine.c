@@ -214,13 +214,19 @@ static void assert_same_outputs(const char *a, const char *b) {
   }
 }
 
+/* A new temporary directory (tu_rmrf and pl_free it) with the paths of two runs' bases in it. */
+static char *two_dirs(const char *tag, char a[1024], char b[1024]) {
+  char *d = tu_mkdtemp(tag);
+  snprintf(a, 1024, "%s/a", d);
+  snprintf(b, 1024, "%s/b", d);
+  return d;
+}
+
 /* ------------------------------------------------------------------ tests */
 static void test_layout_and_determinism(void **state) {
   (void)state;
-  char *d = tu_mkdtemp("engine");
   char a[1024], b[1024];
-  snprintf(a, sizeof a, "%s/a", d);
-  snprintf(b, sizeof b, "%s/b", d);
+  char *d = two_dirs("engine", a, b);
   setup su = {{13, 300, 1000, 40}, true, false, true, true, NULL, 0, false, false};
   pl_error err;
   pl_engine_report r1, r2;
@@ -518,10 +524,8 @@ static void test_backpressure(void **state) {
  * limit stops the run with a message naming the partition and the sizes. */
 static void test_split_and_too_big(void **state) {
   (void)state;
-  char *d = tu_mkdtemp("engine-split");
   char a[1024], b[1024];
-  snprintf(a, sizeof a, "%s/a", d);
-  snprintf(b, sizeof b, "%s/b", d);
+  char *d = two_dirs("engine-split", a, b);
   setup su = {{3, 2000, 100, 10000}, false, false, false, true, NULL, 0, false, false}; /* ~20 MB partitions */
   pl_engine_options o = opts(2, 24000000);
   pl_engine_report r;
@@ -543,10 +547,8 @@ static void test_split_and_too_big(void **state) {
 }
 
 static void kill_resume(bool dedup) {
-  char *d = tu_mkdtemp("engine-kill");
   char a[1024], b[1024];
-  snprintf(a, sizeof a, "%s/a", d);
-  snprintf(b, sizeof b, "%s/b", d);
+  char *d = two_dirs("engine-kill", a, b);
   setup su = {{40, 500, 5000, 300}, true, dedup, true, true, NULL, 0, false, false};
   pl_engine_options o = opts(2, 64000000);
   pl_engine_report r;
@@ -612,10 +614,8 @@ static void kill_resume(bool dedup) {
  * out, the next one fails in the thread. */
 static void test_file_limit_resume(void **state) {
   (void)state;
-  char *d = tu_mkdtemp("engine-efbig");
   char a[1024], b[1024];
-  snprintf(a, sizeof a, "%s/a", d);
-  snprintf(b, sizeof b, "%s/b", d);
+  char *d = two_dirs("engine-efbig", a, b);
   setup su = {{5, 2000, 50, 3000}, false, false, true, false, NULL, 0, false, false};
   g_uncompressed = true;
   pl_engine_options o = opts(2, 256000000);
