@@ -834,7 +834,12 @@ static pl_status write_export_rows(session *s, int ci, const pl_batch *v, const 
  * the file can be cut inside the batch; the slices depend only on the data. */
 static pl_status write_export(session *s, int ci, const pl_batch *v, const int64_t *const *rows, pl_error *err) {
   uint64_t max = s->e->comps[ci].exp.max_file_bytes;
-  size_t bytes = pl_batch_bytes(v);
+  size_t bytes = 0; /* a mapped column counts the share of its rows the map keeps */
+  for (int32_t k = 0; k < v->schema.n_fields; k++) {
+    const pl_column *c = v->columns[k];
+    size_t b = pl_column_bytes(c);
+    bytes += rows && rows[k] && c->length ? (size_t)((double)b * (double)v->length / (double)c->length) : b;
+  }
   if (!max || v->length < 2 || bytes <= max / 4) return write_export_rows(s, ci, v, rows, err);
   int64_t step = (int64_t)((double)v->length * (double)(max / 4) / (double)bytes);
   if (step < 1) step = 1;
